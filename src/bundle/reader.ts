@@ -1,0 +1,561 @@
+/**
+ * Tensor bundle (checkpoint V2) reader. Mirrors `tensorflow/core/util/tensor_bundle/tensor_bundle.cc`
+ * (`BundleReader`: constructor, `GetBundleEntryProto`, `GetValue`, `GetSliceValue`,
+ * `ReadStringTensor`) and `tensorflow/c/checkpoint_reader.cc` (`BuildV2VarMaps`: slice keys hidden,
+ * a partitioned tensor listed once with its full shape).
+ *
+ * Only the `.index` file is read when opening; tensor bytes are read as exact byte ranges of their
+ * data shard, on demand, and every tensor's masked CRC32C is verified before its bytes are used.
+ *
+ * @module
+ */
+
+import {
+  type CheckpointReader,
+  OBJECT_GRAPH_KEY,
+  type ProgressFn,
+  type VariableInfo,
+  type VerifyFailure,
+  type VerifyResult,
+} from "../checkpoint/types.js";
+import { type DTypeInfo, dtypeFromEnum, isFixedSize } from "../dtypes.js";
+import {
+  ChecksumMismatchError,
+  CorruptCheckpointError,
+  LimitExceededError,
+  NotFoundError,
+  TfckptError,
+  UnsupportedError,
+} from "../errors.js";
+import { type ObjectGraph, parseObjectGraph } from "../graph/object-graph.js";
+import { type ByteSource, FileSource } from "../io/byte-source.js";
+import { crc32c, maskCrc } from "../io/crc32c.js";
+import { MAX_MATERIALIZED_TENSOR_BYTES, MAX_SHARDS } from "../limits.js";
+import {
+  type BundleEntryProto,
+  type BundleHeader,
+  decodeBundleEntry,
+  decodeBundleHeader,
+  type SliceProto,
+} from "../proto/index.js";
+import { printableKey } from "../table/keys.js";
+import { TableReader } from "../table/reader.js";
+import {
+  copySliceInto,
+  fixedByteSize,
+  formatSlice,
+  numElements,
+  sliceExtents,
+  swapBytesInPlace,
+  type Tensor,
+} from "../tensor.js";
+import { dataFilename, metaFilename } from "./naming.js";
+import { decodeSliceKey, encodeSliceKey } from "./slice-key.js";
+import { decodeStringTensor } from "./strings.js";
+
+/** Reader's consumer version (`kTensorBundleVersion`). */
+const CONSUMER_VERSION = 1;
+/** Bytes per read when streaming a tensor. */
+const STREAM_CHUNK_BYTES = 8 * 1024 * 1024;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** One index entry with its decoded dtype and where it was found in the `.index` file. */
+export interface BundleEntry {
+  /** Tensor name, or for a slice entry the printable form of the encoded slice key. */
+  readonly key: string;
+  readonly proto: BundleEntryProto;
+  readonly dtype: DTypeInfo;
+  readonly shape: readonly number[];
+  /** Offset of the index block that holds this entry (for errors). */
+  readonly indexOffset: number;
+}
+
+/** A data byte range to read: which file, where, how much, and the masked CRC to expect. */
+interface DataRange {
+  readonly key: string;
+  readonly entry: BundleEntry;
+}
+
+/** An open V2 checkpoint. Create with {@link BundleReader.open}. */
+export class BundleReader implements CheckpointReader {
+  readonly format = "v2" as const;
+  readonly path: string;
+  readonly header: BundleHeader;
+  readonly objectBased: boolean;
+  readonly #index: ByteSource;
+  readonly #table: TableReader;
+  readonly #entries: Map<string, BundleEntry>;
+  /** Slice entries by hex of their encoded key. */
+  readonly #sliceEntries: Map<string, BundleEntry>;
+  readonly #list: VariableInfo[];
+  readonly #infoByName: Map<string, VariableInfo>;
+  readonly #shards = new Map<number, Promise<ByteSource>>();
+  #graph: Promise<ObjectGraph> | undefined;
+
+  private constructor(
+    prefix: string,
+    index: ByteSource,
+    table: TableReader,
+    header: BundleHeader,
+    entries: Map<string, BundleEntry>,
+    sliceEntries: Map<string, BundleEntry>,
+  ) {
+    this.path = prefix;
+    this.#index = index;
+    this.#table = table;
+    this.header = header;
+    this.#entries = entries;
+    this.#sliceEntries = sliceEntries;
+    this.objectBased = entries.has(OBJECT_GRAPH_KEY);
+    this.#list = [...entries.values()].map((e) => ({
+      name: e.key,
+      dtype: e.dtype,
+      shape: e.shape,
+      bytes: e.proto.slices.length > 0 ? (fixedByteSize(e.dtype, e.shape) ?? e.proto.size) : e.proto.size,
+      slices: e.proto.slices.length > 0 ? e.proto.slices : undefined,
+    }));
+    this.#infoByName = new Map(this.#list.map((v) => [v.name, v]));
+  }
+
+  /**
+   * Opens the bundle at `prefix` (reads `prefix.index` only) and validates every entry: dtype,
+   * shape, size against shape × dtype, shard id, slices.
+   * @param prefix  checkpoint prefix, e.g. `/ckpts/model.ckpt-1000`
+   * @throws NotFoundError when `prefix.index` is missing; CorruptCheckpointError for a bad table,
+   *         header or entry; UnsupportedError for an unknown dtype or a too-new format version
+   */
+  static async open(prefix: string, indexSource?: ByteSource): Promise<BundleReader> {
+    const file = metaFilename(prefix);
+    const source = indexSource ?? (await FileSource.open(file));
+    try {
+      const table = await TableReader.open(source);
+      let header: BundleHeader | undefined;
+      const entries = new Map<string, BundleEntry>();
+      const sliceEntries = new Map<string, BundleEntry>();
+      for await (const { key: rawKey, value, blockOffset } of table.entries()) {
+        if (header === undefined) {
+          if (rawKey.length !== 0) {
+            throw new CorruptCheckpointError(
+              "unable to read file: failed to seek to header entry (first key is not the empty key)",
+              { file, offset: blockOffset },
+            );
+          }
+          header = checkHeader(
+            decodeBundleHeader(value, { file, key: "", offset: blockOffset }),
+            file,
+            blockOffset,
+          );
+          continue;
+        }
+        if (rawKey[0] === 0) {
+          const printable = printableKey(rawKey);
+          const { name, slice } = decodeSliceKey(rawKey, { file, key: printable, offset: blockOffset });
+          const entry = makeEntry(`${name} [slice ${formatSlice(slice)}]`, value, header, file, blockOffset);
+          sliceEntries.set(Buffer.from(rawKey).toString("hex"), entry);
+          continue;
+        }
+        let name: string;
+        try {
+          name = utf8.decode(rawKey);
+        } catch {
+          throw new CorruptCheckpointError("tensor name is not UTF-8", {
+            file,
+            key: printableKey(rawKey),
+            offset: blockOffset,
+          });
+        }
+        entries.set(name, makeEntry(name, value, header, file, blockOffset));
+      }
+      if (header === undefined) {
+        throw new CorruptCheckpointError(
+          "unable to read file: failed to seek to header entry (empty table)",
+          { file },
+        );
+      }
+      return new BundleReader(prefix, source, table, header, entries, sliceEntries);
+    } catch (e) {
+      await source.close();
+      throw e;
+    }
+  }
+
+  get shards(): number {
+    return this.header.numShards;
+  }
+
+  get files(): string[] {
+    const out = [metaFilename(this.path)];
+    for (let i = 0; i < this.header.numShards; i++)
+      out.push(dataFilename(this.path, i, this.header.numShards));
+    return out;
+  }
+
+  /** Table-level counters (blocks and bytes read from the `.index`). */
+  get indexStats(): TableReader["stats"] {
+    return this.#table.stats;
+  }
+
+  list(): readonly VariableInfo[] {
+    return this.#list;
+  }
+
+  get(name: string): VariableInfo | undefined {
+    return this.#infoByName.get(name);
+  }
+
+  /** The raw index entry for `name` (undefined if absent). */
+  entry(name: string): BundleEntry | undefined {
+    return this.#entries.get(name);
+  }
+
+  /** Path and length of data shard `shardId`, opening it on first use. @throws NotFoundError */
+  async shard(shardId: number): Promise<ByteSource> {
+    let p = this.#shards.get(shardId);
+    if (p === undefined) {
+      const name = dataFilename(this.path, shardId, this.header.numShards);
+      p = FileSource.open(name).catch((e: unknown) => {
+        if (e instanceof NotFoundError) throw new NotFoundError("missing data shard", { file: name });
+        throw e;
+      });
+      this.#shards.set(shardId, p);
+    }
+    return p;
+  }
+
+  async readTensor(name: string): Promise<Tensor> {
+    const entry = this.#entries.get(name);
+    if (entry === undefined)
+      throw new NotFoundError(`key ${name} not found in checkpoint`, { file: metaFilename(this.path) });
+    const { dtype, shape } = entry;
+    if (dtype.kind === "variant" || dtype.kind === "resource") {
+      throw new UnsupportedError(`${dtype.name} tensors are not supported`, {
+        file: metaFilename(this.path),
+        key: name,
+      });
+    }
+    if (entry.proto.slices.length > 0) return this.#readPartitioned(entry);
+    if (dtype.kind === "string") {
+      const { bytes, source } = await this.#readRange({ key: name, entry });
+      const count = numElements(shape);
+      return {
+        kind: "string",
+        dtype,
+        shape,
+        strings: decodeStringTensor(bytes, count, entry.proto.offset, entry.proto.crc32c, {
+          file: source.name,
+          key: name,
+        }),
+      };
+    }
+    const { bytes } = await this.#readRange({ key: name, entry }, true);
+    return { kind: "fixed", dtype, shape, data: bytes };
+  }
+
+  /**
+   * Streams the stored bytes of a fixed-size, non-partitioned tensor in chunks of at most
+   * `chunkBytes`, verifying the CRC when the last chunk has been read (the last `next()` throws
+   * ChecksumMismatchError on a mismatch). Chunks are little-endian only when the bundle is.
+   */
+  async *streamTensorBytes(name: string, chunkBytes = STREAM_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
+    const entry = this.#entries.get(name);
+    if (entry === undefined)
+      throw new NotFoundError(`key ${name} not found in checkpoint`, { file: metaFilename(this.path) });
+    yield* this.#stream({ key: name, entry }, chunkBytes);
+  }
+
+  async *#stream(range: DataRange, chunkBytes: number): AsyncGenerator<Uint8Array> {
+    const { entry } = range;
+    const source = await this.#checkedShard(range);
+    let crc = 0;
+    const end = entry.proto.offset + entry.proto.size;
+    for (let at = entry.proto.offset; at < end; at += chunkBytes) {
+      const chunk = await source.read(at, Math.min(chunkBytes, end - at));
+      crc = crc32c(chunk, crc);
+      yield chunk;
+    }
+    // Strings store a CRC over lengths-as-uint32, not over the bytes: checked by decodeStringTensor.
+    if (entry.dtype.kind !== "string" && maskCrc(crc) !== entry.proto.crc32c) {
+      throw new ChecksumMismatchError(
+        `TensorBundle at ${this.path} shard ${entry.proto.shardId} (${entry.proto.size} bytes)`,
+        entry.proto.crc32c,
+        maskCrc(crc),
+        { file: source.name, key: range.key, offset: entry.proto.offset },
+      );
+    }
+  }
+
+  async #checkedShard(range: DataRange): Promise<ByteSource> {
+    const { entry, key } = range;
+    let source: ByteSource;
+    try {
+      source = await this.shard(entry.proto.shardId);
+    } catch (e) {
+      throw e instanceof TfckptError ? e.withLocation({ key }) : e;
+    }
+    if (entry.proto.offset + entry.proto.size > source.byteLength) {
+      throw new CorruptCheckpointError(
+        `entry of ${entry.proto.size} bytes at offset ${entry.proto.offset} passes the end of its shard (${source.byteLength} bytes)`,
+        { file: source.name, key, offset: entry.proto.offset },
+      );
+    }
+    return source;
+  }
+
+  async #readRange(range: DataRange, verifyCrc = false): Promise<{ bytes: Uint8Array; source: ByteSource }> {
+    const { entry, key } = range;
+    const source = await this.#checkedShard(range);
+    if (entry.proto.size > MAX_MATERIALIZED_TENSOR_BYTES) {
+      throw new LimitExceededError(
+        `tensor of ${entry.proto.size} bytes exceeds MAX_MATERIALIZED_TENSOR_BYTES; stream it instead`,
+        { file: source.name, key, offset: entry.proto.offset },
+      );
+    }
+    const bytes = await source.read(entry.proto.offset, entry.proto.size);
+    if (verifyCrc) {
+      const actual = maskCrc(crc32c(bytes));
+      if (actual !== entry.proto.crc32c) {
+        throw new ChecksumMismatchError(
+          `TensorBundle at ${this.path} shard ${entry.proto.shardId} (${entry.proto.size} bytes)`,
+          entry.proto.crc32c,
+          actual,
+          { file: source.name, key, offset: entry.proto.offset },
+        );
+      }
+      if (this.header.endianness === "big") swapBytesInPlace(bytes, entry.dtype.swapUnit);
+    }
+    return { bytes, source };
+  }
+
+  async #readPartitioned(full: BundleEntry): Promise<Tensor> {
+    const { dtype, shape, key: name } = full;
+    const file = metaFilename(this.path);
+    if (!isFixedSize(dtype)) {
+      throw new UnsupportedError(
+        `partitioned ${dtype.name} tensors are not supported (TF: "Dtype not supported")`,
+        { file, key: name },
+      );
+    }
+    const total = fixedByteSize(dtype, shape, { file, key: name }) as number;
+    const pieces = full.proto.slices.map((slice) => {
+      const ext = sliceExtents(slice, shape, { file, key: name });
+      const entry = this.#sliceEntries.get(Buffer.from(encodeSliceKey(name, slice)).toString("hex"));
+      if (entry === undefined) {
+        throw new CorruptCheckpointError(
+          `missing entry for slice ${formatSlice(slice)} of partitioned tensor`,
+          { file, key: name },
+        );
+      }
+      if (entry.dtype !== dtype || entry.shape.join() !== ext.lengths.join()) {
+        throw new CorruptCheckpointError(
+          `slice ${formatSlice(slice)} holds ${entry.dtype.name}[${entry.shape.join(", ")}], expected ${dtype.name}[${ext.lengths.join(", ")}]`,
+          { file, key: name },
+        );
+      }
+      return { ext, entry, slice };
+    });
+    checkCoverage(
+      pieces.map((p) => p.ext),
+      shape,
+      { file, key: name },
+    );
+    if (total > MAX_MATERIALIZED_TENSOR_BYTES) {
+      throw new LimitExceededError(
+        `partitioned tensor of ${total} bytes exceeds MAX_MATERIALIZED_TENSOR_BYTES`,
+        { file, key: name },
+      );
+    }
+    const data = new Uint8Array(total);
+    for (const p of pieces) {
+      const { bytes } = await this.#readRange(
+        { key: `${name} [slice ${formatSlice(p.slice)}]`, entry: p.entry },
+        true,
+      );
+      copySliceInto(data, shape, p.ext.starts, p.ext.lengths, bytes, dtype.itemSize);
+    }
+    return { kind: "fixed", dtype, shape, data };
+  }
+
+  async verify(onProgress?: ProgressFn): Promise<VerifyResult> {
+    const failures: VerifyFailure[] = [];
+    const ranges: DataRange[] = [];
+    for (const entry of this.#entries.values()) {
+      if (entry.proto.slices.length > 0) {
+        try {
+          const exts = entry.proto.slices.map((s) => sliceExtents(s, entry.shape, { key: entry.key }));
+          for (const s of entry.proto.slices) {
+            if (!this.#sliceEntries.has(Buffer.from(encodeSliceKey(entry.key, s)).toString("hex"))) {
+              throw new CorruptCheckpointError(
+                `missing entry for slice ${formatSlice(s)} of partitioned tensor`,
+                { key: entry.key },
+              );
+            }
+          }
+          checkCoverage(exts, entry.shape, { key: entry.key });
+        } catch (e) {
+          failures.push(toFailure(e, entry.key));
+        }
+      } else if (entry.dtype.kind !== "variant" && entry.dtype.kind !== "resource") {
+        ranges.push({ key: entry.key, entry });
+      }
+    }
+    for (const entry of this.#sliceEntries.values()) ranges.push({ key: entry.key, entry });
+    const totalBytes = ranges.reduce((a, r) => a + r.entry.proto.size, 0);
+    let done = 0;
+    for (const range of ranges) {
+      try {
+        if (range.entry.dtype.kind === "string") {
+          const { bytes, source } = await this.#readRange(range);
+          decodeStringTensor(
+            bytes,
+            numElements(range.entry.shape),
+            range.entry.proto.offset,
+            range.entry.proto.crc32c,
+            {
+              file: source.name,
+              key: range.key,
+            },
+          );
+        } else {
+          for await (const _ of this.#stream(range, STREAM_CHUNK_BYTES)) {
+            // bytes are checked by the stream
+          }
+        }
+      } catch (e) {
+        failures.push(toFailure(e, range.key));
+      }
+      done += range.entry.proto.size;
+      onProgress?.(done, totalBytes);
+    }
+    return { tensorsChecked: ranges.length, bytesChecked: done, failures };
+  }
+
+  objectGraph(): Promise<ObjectGraph | undefined> {
+    if (!this.objectBased) return Promise.resolve(undefined);
+    this.#graph ??= this.readTensor(OBJECT_GRAPH_KEY).then((t) => {
+      if (t.kind !== "string" || t.strings.length !== 1) {
+        throw new CorruptCheckpointError(`${OBJECT_GRAPH_KEY} is not a string scalar`, {
+          file: metaFilename(this.path),
+        });
+      }
+      return parseObjectGraph(t.strings[0] as Uint8Array, {
+        file: metaFilename(this.path),
+        key: OBJECT_GRAPH_KEY,
+      });
+    });
+    return this.#graph;
+  }
+
+  async close(): Promise<void> {
+    await this.#index.close();
+    for (const p of this.#shards.values()) {
+      try {
+        await (await p).close();
+      } catch {
+        // a shard that failed to open has nothing to close
+      }
+    }
+    this.#shards.clear();
+  }
+}
+
+function checkHeader(h: BundleHeader, file: string, offset: number): BundleHeader {
+  if (h.numShards < 1 || h.numShards > MAX_SHARDS) {
+    throw new CorruptCheckpointError(`bundle header has num_shards ${h.numShards}`, {
+      file,
+      key: "",
+      offset,
+    });
+  }
+  if (h.version.minConsumer > CONSUMER_VERSION || h.version.badConsumers.includes(CONSUMER_VERSION)) {
+    throw new UnsupportedError(
+      `bundle needs a newer reader (producer ${h.version.producer}, min_consumer ${h.version.minConsumer}); it was produced by a newer version of TensorFlow with format changes`,
+      { file, key: "", offset },
+    );
+  }
+  return h;
+}
+
+function makeEntry(
+  key: string,
+  value: Uint8Array,
+  header: BundleHeader,
+  file: string,
+  offset: number,
+): BundleEntry {
+  const loc = { file, key, offset };
+  const proto = decodeBundleEntry(value, loc);
+  const dtype = dtypeFromEnum(proto.dtype, loc);
+  if (proto.shape.unknownRank) throw new CorruptCheckpointError("invalid tensor shape: unknown rank", loc);
+  const shape = proto.shape.dims;
+  const elements = numElements(shape, loc);
+  if (proto.slices.length > 0) {
+    for (const s of proto.slices) sliceExtents(s, shape, loc);
+    return { key, proto, dtype, shape, indexOffset: offset };
+  }
+  if (proto.shardId < 0 || proto.shardId >= header.numShards) {
+    throw new CorruptCheckpointError(`entry refers to shard ${proto.shardId} of ${header.numShards}`, loc);
+  }
+  const expected = fixedByteSize(dtype, shape, loc);
+  if (expected !== undefined && expected !== proto.size) {
+    throw new CorruptCheckpointError(
+      `invalid size in bundle entry: stored size ${proto.size}; expected size ${expected} (${dtype.name}[${shape.join(", ")}])`,
+      loc,
+    );
+  }
+  if (dtype.kind === "string" && proto.size < elements + 4) {
+    throw new CorruptCheckpointError(
+      `invalid size in bundle entry: stored size ${proto.size}; a string tensor of ${elements} elements needs at least ${elements + 4}`,
+      loc,
+    );
+  }
+  return { key, proto, dtype, shape, indexOffset: offset };
+}
+
+/** Checks that slices tile the tensor exactly: element counts add up and no two overlap. */
+function checkCoverage(
+  exts: ReadonlyArray<{ starts: number[]; lengths: number[] }>,
+  shape: readonly number[],
+  loc: { file?: string; key: string },
+): void {
+  const total = numElements(shape, loc);
+  let sum = 0;
+  for (const e of exts) sum += numElements(e.lengths, loc);
+  const overlaps = (a: { starts: number[]; lengths: number[] }, b: { starts: number[]; lengths: number[] }) =>
+    a.starts.every(
+      (s, i) =>
+        s < (b.starts[i] as number) + (b.lengths[i] as number) &&
+        (b.starts[i] as number) < s + (a.lengths[i] as number),
+    );
+  for (let i = 0; i < exts.length; i++) {
+    for (let j = i + 1; j < exts.length; j++) {
+      const a = exts[i] as { starts: number[]; lengths: number[] };
+      const b = exts[j] as { starts: number[]; lengths: number[] };
+      if (numElements(a.lengths) > 0 && numElements(b.lengths) > 0 && overlaps(a, b)) {
+        throw new CorruptCheckpointError("partitioned tensor has overlapping slices", loc);
+      }
+    }
+  }
+  if (sum !== total) {
+    throw new CorruptCheckpointError(
+      `does not have sufficient slices for partitioned tensor: slices cover ${sum} of ${total} elements`,
+      loc,
+    );
+  }
+}
+
+/** Turns any error from a tensor read into a {@link VerifyFailure}. */
+export function toFailure(e: unknown, key: string): VerifyFailure {
+  if (e instanceof TfckptError) {
+    return { key: e.key ?? key, file: e.file, offset: e.offset, code: e.code, message: e.message };
+  }
+  return {
+    key,
+    file: undefined,
+    offset: undefined,
+    code: "internal",
+    message: e instanceof Error ? e.message : String(e),
+  };
+}
+
+export type { SliceProto };

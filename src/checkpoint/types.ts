@@ -1,0 +1,80 @@
+/**
+ * The one reading interface every checkpoint format implements (V2 bundles, V1 tensor-slice
+ * files), as TensorFlow's `CheckpointReader` does (`tensorflow/c/checkpoint_reader.cc`).
+ *
+ * @module
+ */
+import type { DTypeInfo } from "../dtypes.js";
+import type { ObjectGraph } from "../graph/object-graph.js";
+import type { SliceProto } from "../proto/index.js";
+import type { Tensor } from "../tensor.js";
+
+/** One variable (checkpoint key) as `tf.train.list_variables` shows it, plus storage details. */
+export interface VariableInfo {
+  /** Checkpoint key, e.g. `dense/kernel` or `model/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE`. */
+  readonly name: string;
+  readonly dtype: DTypeInfo;
+  /** Full shape (elements per dimension); `[]` for a scalar. */
+  readonly shape: readonly number[];
+  /**
+   * Bytes of the tensor: for fixed-size dtypes elements × itemSize; for strings the stored
+   * encoding size (V2) or the total string bytes (V1).
+   */
+  readonly bytes: number;
+  /** The stored slices of a partitioned variable; undefined for an ordinary one. */
+  readonly slices: readonly SliceProto[] | undefined;
+}
+
+/** One problem found by {@link CheckpointReader.verify}. */
+export interface VerifyFailure {
+  readonly key: string | undefined;
+  readonly file: string | undefined;
+  readonly offset: number | undefined;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Result of a full integrity pass. */
+export interface VerifyResult {
+  /** Tensors read and checked. */
+  readonly tensorsChecked: number;
+  /** Tensor bytes read (excluding table blocks). */
+  readonly bytesChecked: number;
+  readonly failures: readonly VerifyFailure[];
+}
+
+/** Progress callback: bytes done and total bytes of the current pass. */
+export type ProgressFn = (done: number, total: number) => void;
+
+/** A checkpoint opened for reading. */
+export interface CheckpointReader {
+  /** `v2` (tensor bundle) or `v1` (tensor slices). */
+  readonly format: "v1" | "v2";
+  /** The checkpoint prefix (V2) or V1 file pattern. */
+  readonly path: string;
+  /** Files the checkpoint consists of (index first for V2). */
+  readonly files: readonly string[];
+  /** Number of data shards (V2) or V1 files. */
+  readonly shards: number;
+  /** True when the checkpoint holds a `_CHECKPOINTABLE_OBJECT_GRAPH` entry. */
+  readonly objectBased: boolean;
+  /** Every variable, in bytewise key order (`tf.train.list_variables` order). */
+  list(): readonly VariableInfo[];
+  /** The variable named `name`, or undefined. */
+  get(name: string): VariableInfo | undefined;
+  /**
+   * Reads and verifies one whole tensor (partitioned ones reassembled).
+   * @throws NotFoundError for an unknown name; CorruptCheckpointError, ChecksumMismatchError,
+   *         TruncatedFileError, UnsupportedError (variant/resource), LimitExceededError
+   */
+  readTensor(name: string): Promise<Tensor>;
+  /** Reads every byte and checks every checksum; never throws for bad data, reports it. */
+  verify(onProgress?: ProgressFn): Promise<VerifyResult>;
+  /** The decoded object graph of an object-based checkpoint, else undefined. */
+  objectGraph(): Promise<ObjectGraph | undefined>;
+  /** Closes every open file. */
+  close(): Promise<void>;
+}
+
+/** Checkpoint key of the serialized object graph (`trackable/constants.py`, OBJECT_GRAPH_PROTO_KEY). */
+export const OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH";

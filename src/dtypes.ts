@@ -1,0 +1,117 @@
+/**
+ * The one table of TensorFlow dtypes: enum value (`tensorflow/core/framework/types.proto`), the
+ * Python name users see (`tf.float32.name`), bytes per element on disk, and how values are read.
+ * Element widths and byte-swap units follow `tensorflow/core/util/tensor_bundle/byte_swap_tensor.cc`.
+ *
+ * @module
+ */
+import { type ErrorLocation, UnsupportedError } from "./errors.js";
+
+/** How a dtype's elements are stored. */
+export type DTypeKind =
+  | "float" // IEEE binary16/32/64, bfloat16, float8
+  | "int"
+  | "uint"
+  | "bool"
+  | "complex" // (real, imaginary) pairs
+  | "quantized" // same bytes as the underlying integer
+  | "string" // varint lengths + checksum + bytes (tensor_bundle.cc WriteStringTensor)
+  | "variant" // not supported by tfckpt
+  | "resource"; // never saved by TensorFlow
+
+/** One row of the dtype table. */
+export interface DTypeInfo {
+  /** `DataType` enum value, e.g. 1 for `DT_FLOAT`. */
+  readonly enumValue: number;
+  /** The TensorFlow Python name, e.g. `float32`, `bfloat16`, `string`. */
+  readonly name: string;
+  /** The `DataType` enum name, e.g. `DT_FLOAT`. */
+  readonly protoName: string;
+  /** Bytes per element on disk; `undefined` for string/variant/resource. */
+  readonly itemSize: number | undefined;
+  readonly kind: DTypeKind;
+  /** Width (bytes) of each unit swapped on a big-endian bundle; 1 means never swapped. */
+  readonly swapUnit: number;
+}
+
+const rows = [
+  [1, "float32", "DT_FLOAT", 4, "float", 4],
+  [2, "float64", "DT_DOUBLE", 8, "float", 8],
+  [3, "int32", "DT_INT32", 4, "int", 4],
+  [4, "uint8", "DT_UINT8", 1, "uint", 1],
+  [5, "int16", "DT_INT16", 2, "int", 2],
+  [6, "int8", "DT_INT8", 1, "int", 1],
+  [7, "string", "DT_STRING", undefined, "string", 1],
+  [8, "complex64", "DT_COMPLEX64", 8, "complex", 4],
+  [9, "int64", "DT_INT64", 8, "int", 8],
+  [10, "bool", "DT_BOOL", 1, "bool", 1],
+  [11, "qint8", "DT_QINT8", 1, "quantized", 1],
+  [12, "quint8", "DT_QUINT8", 1, "quantized", 1],
+  [13, "qint32", "DT_QINT32", 4, "quantized", 4],
+  [14, "bfloat16", "DT_BFLOAT16", 2, "float", 2],
+  [15, "qint16", "DT_QINT16", 2, "quantized", 2],
+  [16, "quint16", "DT_QUINT16", 2, "quantized", 2],
+  [17, "uint16", "DT_UINT16", 2, "uint", 2],
+  [18, "complex128", "DT_COMPLEX128", 16, "complex", 8],
+  [19, "float16", "DT_HALF", 2, "float", 2],
+  [20, "resource", "DT_RESOURCE", undefined, "resource", 1],
+  [21, "variant", "DT_VARIANT", undefined, "variant", 1],
+  [22, "uint32", "DT_UINT32", 4, "uint", 4],
+  [23, "uint64", "DT_UINT64", 8, "uint", 8],
+  [24, "float8_e5m2", "DT_FLOAT8_E5M2", 1, "float", 1],
+  [25, "float8_e4m3fn", "DT_FLOAT8_E4M3FN", 1, "float", 1],
+  [26, "float8_e4m3fnuz", "DT_FLOAT8_E4M3FNUZ", 1, "float", 1],
+  [27, "float8_e4m3b11fnuz", "DT_FLOAT8_E4M3B11FNUZ", 1, "float", 1],
+  [28, "float8_e5m2fnuz", "DT_FLOAT8_E5M2FNUZ", 1, "float", 1],
+  [29, "int4", "DT_INT4", 1, "int", 1],
+  [30, "uint4", "DT_UINT4", 1, "uint", 1],
+  [31, "int2", "DT_INT2", 1, "int", 1],
+  [32, "uint2", "DT_UINT2", 1, "uint", 1],
+] as const satisfies ReadonlyArray<readonly [number, string, string, number | undefined, DTypeKind, number]>;
+
+/** A dtype's Python name (`float32`, `bfloat16`, …). */
+export type DTypeName = (typeof rows)[number][1];
+
+/** Every dtype, by enum value. */
+export const DTYPES: ReadonlyMap<number, DTypeInfo> = new Map(
+  rows.map(([enumValue, name, protoName, itemSize, kind, swapUnit]) => [
+    enumValue,
+    { enumValue, name, protoName, itemSize, kind, swapUnit },
+  ]),
+);
+
+const byName = new Map<string, DTypeInfo>();
+for (const d of DTYPES.values()) {
+  byName.set(d.name, d);
+  byName.set(d.protoName, d);
+}
+byName.set("half", DTYPES.get(19) as DTypeInfo);
+byName.set("float", DTYPES.get(1) as DTypeInfo);
+byName.set("double", DTYPES.get(2) as DTypeInfo);
+
+/**
+ * The dtype with enum value `v`. Reference types (`DT_FLOAT_REF` = 101, …) are never stored in
+ * checkpoints and are refused like unknown values.
+ * @throws UnsupportedError for an unknown enum value (message names the value).
+ */
+export function dtypeFromEnum(v: number, loc: ErrorLocation = {}): DTypeInfo {
+  const d = DTYPES.get(v);
+  if (d === undefined || v === 0) throw new UnsupportedError(`unknown or invalid dtype enum value ${v}`, loc);
+  return d;
+}
+
+/**
+ * The dtype named `name`: a Python name (`float32`, `float16`), an alias (`half`, `float`,
+ * `double`) or a proto name (`DT_FLOAT`).
+ * @throws UnsupportedError for an unknown name.
+ */
+export function dtypeFromName(name: string): DTypeInfo {
+  const d = byName.get(name);
+  if (d === undefined) throw new UnsupportedError(`unknown dtype ${JSON.stringify(name)}`);
+  return d;
+}
+
+/** True for dtypes whose bytes are a fixed-size array (everything but string/variant/resource). */
+export function isFixedSize(d: DTypeInfo): d is DTypeInfo & { readonly itemSize: number } {
+  return d.itemSize !== undefined;
+}

@@ -1,0 +1,146 @@
+/**
+ * The object graph of a TF2 object-based checkpoint (`TrackableObjectGraph`, stored under
+ * `_CHECKPOINTABLE_OBJECT_GRAPH`), validated, with BFS paths and a printable tree. Mirrors
+ * `tensorflow/python/checkpoint/checkpoint.py` (`ObjectGraphProtoPrettyPrinter`) and
+ * `tensorflow/python/checkpoint/trackable_view.py` (breadth-first paths).
+ *
+ * @module
+ */
+import { CorruptCheckpointError, type ErrorLocation, LimitExceededError } from "../errors.js";
+import { MAX_GRAPH_NODES } from "../limits.js";
+import { decodeObjectGraph, type ObjectGraphProto, type TrackableObjectProto } from "../proto/index.js";
+
+/** A validated object graph: node 0 is the root; every node id referenced is in range. */
+export type ObjectGraph = ObjectGraphProto;
+
+/** One object reached from the root: node id and the local names leading to it. */
+export interface ObjectPath {
+  readonly nodeId: number;
+  readonly path: readonly string[];
+}
+
+/**
+ * Decodes and validates a serialized `TrackableObjectGraph`.
+ * @throws CorruptCheckpointError for node references out of range or an empty graph;
+ *         LimitExceededError beyond {@link MAX_GRAPH_NODES}
+ */
+export function parseObjectGraph(bytes: Uint8Array, loc: ErrorLocation = {}): ObjectGraph {
+  const g = decodeObjectGraph(bytes, loc);
+  validateObjectGraph(g, loc);
+  return g;
+}
+
+/** Checks node references of a decoded graph. @throws CorruptCheckpointError */
+export function validateObjectGraph(g: ObjectGraphProto, loc: ErrorLocation = {}): void {
+  const n = g.nodes.length;
+  if (n === 0) throw new CorruptCheckpointError("object graph has no nodes (no root)", loc);
+  if (n > MAX_GRAPH_NODES)
+    throw new LimitExceededError(`object graph has ${n} nodes (> MAX_GRAPH_NODES)`, loc);
+  const inRange = (id: number) => Number.isInteger(id) && id >= 0 && id < n;
+  g.nodes.forEach((node, i) => {
+    for (const c of node.children) {
+      if (!inRange(c.nodeId)) {
+        throw new CorruptCheckpointError(
+          `object graph node ${i} child ${JSON.stringify(c.localName)} refers to node ${c.nodeId} of ${n}`,
+          loc,
+        );
+      }
+    }
+    for (const s of node.slotVariables) {
+      if (!inRange(s.originalVariableNodeId) || !inRange(s.slotVariableNodeId)) {
+        throw new CorruptCheckpointError(
+          `object graph node ${i} slot ${JSON.stringify(s.slotName)} refers to nodes ${s.originalVariableNodeId}/${s.slotVariableNodeId} of ${n}`,
+          loc,
+        );
+      }
+    }
+  });
+}
+
+/**
+ * Breadth-first paths from the root, as TF assigns them: each node keeps the first path that
+ * reaches it. Nodes not reachable through children (slot variables) have `undefined`.
+ */
+export function breadthFirstPaths(g: ObjectGraph): (readonly string[] | undefined)[] {
+  const paths: (readonly string[] | undefined)[] = new Array(g.nodes.length).fill(undefined);
+  paths[0] = [];
+  const queue = [0];
+  for (let head = 0; head < queue.length; head++) {
+    const id = queue[head] as number;
+    const base = paths[id] as readonly string[];
+    for (const c of (g.nodes[id] as TrackableObjectProto).children) {
+      if (paths[c.nodeId] !== undefined) continue;
+      paths[c.nodeId] = [...base, c.localName];
+      queue.push(c.nodeId);
+    }
+  }
+  return paths;
+}
+
+/**
+ * Pretty names as `ObjectGraphProtoPrettyPrinter` gives them: `(root).a.b`, and for slot nodes
+ * `<optimizer>'s state '<slot>' for <variable>`.
+ */
+export function prettyNames(g: ObjectGraph): string[] {
+  const paths = breadthFirstPaths(g);
+  const names = paths.map((p, i) => (p === undefined ? `(node ${i})` : ["(root)", ...p].join(".")));
+  g.nodes.forEach((node, i) => {
+    for (const s of node.slotVariables) {
+      if (paths[s.slotVariableNodeId] === undefined) {
+        names[s.slotVariableNodeId] =
+          `${names[i]}'s state '${s.slotName}' for ${names[s.originalVariableNodeId]}`;
+      }
+    }
+  });
+  return names;
+}
+
+/**
+ * The graph as an indented tree, one line per edge: `name → checkpoint key` for attributes,
+ * shared nodes shown once and referenced after, slot variables listed under their optimizer.
+ */
+export function renderTree(g: ObjectGraph): string[] {
+  const names = prettyNames(g);
+  const lines: string[] = ["(root)"];
+  const seen = new Set<number>([0]);
+  // Iterative depth-first walk (no recursion: graphs are untrusted input).
+  const stack: Array<{ id: number; depth: number; label: string }> = [];
+  const pushChildren = (id: number, depth: number) => {
+    const node = g.nodes[id] as TrackableObjectProto;
+    for (let i = node.children.length - 1; i >= 0; i--) {
+      const c = node.children[i] as { nodeId: number; localName: string };
+      stack.push({ id: c.nodeId, depth, label: c.localName });
+    }
+  };
+  const describe = (id: number) =>
+    (g.nodes[id] as TrackableObjectProto).attributes
+      .map(
+        (a) =>
+          ` → ${a.checkpointKey}${a.fullName !== "" ? ` (${a.fullName})` : ""}${a.name !== "VARIABLE_VALUE" ? ` [${a.name}]` : ""}`,
+      )
+      .join(",");
+  const emitSlots = (id: number, depth: number) => {
+    for (const s of (g.nodes[id] as TrackableObjectProto).slotVariables) {
+      lines.push(
+        `${"  ".repeat(depth)}slot '${s.slotName}' for ${names[s.originalVariableNodeId]}${describe(s.slotVariableNodeId)}`,
+      );
+    }
+  };
+  const root = g.nodes[0] as TrackableObjectProto;
+  if (root.attributes.length > 0) lines[0] += describe(0);
+  emitSlots(0, 1);
+  pushChildren(0, 1);
+  while (stack.length > 0) {
+    const { id, depth, label } = stack.pop() as { id: number; depth: number; label: string };
+    const indent = "  ".repeat(depth);
+    if (seen.has(id)) {
+      lines.push(`${indent}${label} = ${names[id]}`);
+      continue;
+    }
+    seen.add(id);
+    lines.push(`${indent}${label}${describe(id)}`);
+    emitSlots(id, depth + 1);
+    pushChildren(id, depth + 1);
+  }
+  return lines;
+}

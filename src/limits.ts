@@ -1,0 +1,44 @@
+/**
+ * Named caps on sizes declared by input files. Checkpoints are hostile input: nothing is allocated
+ * from a size read out of a file before it is checked against one of these or against the bytes
+ * that actually exist.
+ *
+ * @module
+ */
+
+/** Largest tensor rank accepted. TensorFlow's own `TensorShape::kMaxDimensions` is 254. */
+export const MAX_TENSOR_RANK = 254;
+
+/**
+ * Largest element count of one tensor: 2^53 − 1, the largest count a JavaScript number holds
+ * exactly. Real limits come from the bytes on disk, which are checked separately.
+ */
+export const MAX_TENSOR_ELEMENTS = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Largest tensor tfckpt materialises in memory at once (bytes): 2 GiB − 1, the largest
+ * `Uint8Array` Node.js 20 allocates everywhere. Bigger tensors are streamed, never materialised.
+ */
+export const MAX_MATERIALIZED_TENSOR_BYTES = 2 ** 31 - 1;
+
+/**
+ * Largest uncompressed table block (bytes). TF writes 256 KiB blocks, but one entry larger than
+ * twice the block size gets a block of its own (V1 files keep whole tensor slices in table values,
+ * up to TF's own 2 GiB slice limit), so the cap is that limit.
+ */
+export const MAX_BLOCK_BYTES = 2 ** 31 - 1;
+
+/**
+ * Snappy can expand data at most ~21× (a 3-byte copy emits ≤ 64 bytes); a block that claims more
+ * than this ratio of its compressed size is corrupt, and is refused before allocating.
+ */
+export const MAX_SNAPPY_EXPANSION = 32;
+
+/** Largest number of shards accepted in a bundle header (TF prints shard ids with %05d). */
+export const MAX_SHARDS = 99_999;
+
+/** Largest object graph accepted (nodes). Real models have thousands; this bounds BFS work. */
+export const MAX_GRAPH_NODES = 10_000_000;
+
+/** Largest `checkpoint` state file read (bytes); TF's are a few hundred bytes. */
+export const MAX_STATE_FILE_BYTES = 16 * 1024 * 1024;

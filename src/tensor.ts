@@ -1,0 +1,158 @@
+/**
+ * In-memory tensors and the shape arithmetic the readers share: element counts with overflow
+ * checks, slice extents, copying a slice into a full tensor, byte swapping.
+ *
+ * Byte layout is always row-major (innermost dimension fastest), little-endian.
+ *
+ * @module
+ */
+import { type DTypeInfo, isFixedSize } from "./dtypes.js";
+import { CorruptCheckpointError, type ErrorLocation, LimitExceededError } from "./errors.js";
+import { MAX_TENSOR_ELEMENTS, MAX_TENSOR_RANK } from "./limits.js";
+import type { SliceProto } from "./proto/index.js";
+
+/** A tensor of a fixed-size dtype: `data` holds elements × itemSize bytes, little-endian. */
+export interface FixedTensor {
+  readonly kind: "fixed";
+  readonly dtype: DTypeInfo;
+  readonly shape: readonly number[];
+  readonly data: Uint8Array;
+}
+
+/** A `string` tensor: one byte string per element, row-major. */
+export interface StringTensor {
+  readonly kind: "string";
+  readonly dtype: DTypeInfo;
+  readonly shape: readonly number[];
+  readonly strings: readonly Uint8Array[];
+}
+
+/** A tensor's values. */
+export type Tensor = FixedTensor | StringTensor;
+
+/**
+ * Element count of `shape`, checked: rank ≤ {@link MAX_TENSOR_RANK}, dims ≥ 0, product ≤ 2^53 − 1.
+ * @throws CorruptCheckpointError for negative dims; LimitExceededError for overflow
+ */
+export function numElements(shape: readonly number[], loc: ErrorLocation = {}): number {
+  if (shape.length > MAX_TENSOR_RANK) {
+    throw new LimitExceededError(`rank ${shape.length} exceeds MAX_TENSOR_RANK (${MAX_TENSOR_RANK})`, loc);
+  }
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw new CorruptCheckpointError(`invalid tensor shape [${shape.join(", ")}]`, loc);
+    n *= d;
+    if (n > MAX_TENSOR_ELEMENTS) {
+      throw new LimitExceededError(`shape [${shape.join(", ")}] has more than 2^53 - 1 elements`, loc);
+    }
+  }
+  return n;
+}
+
+/**
+ * Bytes of a fixed-size tensor of `shape` (elements × itemSize), or undefined for string/variant.
+ * @throws LimitExceededError when the byte count passes 2^53 − 1
+ */
+export function fixedByteSize(
+  dtype: DTypeInfo,
+  shape: readonly number[],
+  loc: ErrorLocation = {},
+): number | undefined {
+  if (!isFixedSize(dtype)) return undefined;
+  const bytes = numElements(shape, loc) * dtype.itemSize;
+  if (!Number.isSafeInteger(bytes))
+    throw new LimitExceededError(`tensor of shape [${shape.join(", ")}] is too large`, loc);
+  return bytes;
+}
+
+/** Concrete extents of `slice` within `shape` (−1 lengths resolved to the whole dimension). */
+export function sliceExtents(
+  slice: SliceProto,
+  shape: readonly number[],
+  loc: ErrorLocation = {},
+): { starts: number[]; lengths: number[] } {
+  if (slice.length !== shape.length) {
+    throw new CorruptCheckpointError(
+      `slice of rank ${slice.length} for a tensor of rank ${shape.length}`,
+      loc,
+    );
+  }
+  const starts: number[] = [];
+  const lengths: number[] = [];
+  slice.forEach((e, i) => {
+    const dim = shape[i] as number;
+    const len = e.length < 0 ? dim - e.start : e.length;
+    if (e.start < 0 || len < 0 || e.start + len > dim) {
+      throw new CorruptCheckpointError(
+        `slice extent ${e.start},${e.length} outside dimension ${i} of size ${dim}`,
+        loc,
+      );
+    }
+    starts.push(e.start);
+    lengths.push(len);
+  });
+  return { starts, lengths };
+}
+
+/** A slice as TF's Python spec text: `start,length` per dimension joined by `:` (`-` for whole). */
+export function formatSlice(slice: SliceProto): string {
+  return slice.map((e) => (e.length < 0 ? "-" : `${e.start},${e.length}`)).join(":");
+}
+
+/**
+ * Copies a row-major slice (`src`, shape `lengths`) into the full row-major tensor `dst` of
+ * shape `shape` at offsets `starts`. `itemSize` in bytes.
+ */
+export function copySliceInto(
+  dst: Uint8Array,
+  shape: readonly number[],
+  starts: readonly number[],
+  lengths: readonly number[],
+  src: Uint8Array,
+  itemSize: number,
+): void {
+  const rank = shape.length;
+  if (rank === 0) {
+    dst.set(src.subarray(0, itemSize));
+    return;
+  }
+  if (lengths.some((l) => l === 0)) return;
+  // Strides (elements) of the full tensor.
+  const strides = new Array<number>(rank);
+  let s = 1;
+  for (let i = rank - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i] as number;
+  }
+  const rowBytes = (lengths[rank - 1] as number) * itemSize;
+  const idx = new Array<number>(rank - 1).fill(0);
+  let srcAt = 0;
+  for (;;) {
+    let dstEl = starts[rank - 1] as number;
+    for (let i = 0; i < rank - 1; i++)
+      dstEl += ((starts[i] as number) + (idx[i] as number)) * (strides[i] as number);
+    dst.set(src.subarray(srcAt, srcAt + rowBytes), dstEl * itemSize);
+    srcAt += rowBytes;
+    let d = rank - 2;
+    while (d >= 0) {
+      idx[d] = (idx[d] as number) + 1;
+      if ((idx[d] as number) < (lengths[d] as number)) break;
+      idx[d] = 0;
+      d--;
+    }
+    if (d < 0) return;
+  }
+}
+
+/** Reverses the bytes of every `unit`-byte group of `data` in place (big-endian ↔ little-endian). */
+export function swapBytesInPlace(data: Uint8Array, unit: number): void {
+  if (unit <= 1) return;
+  for (let i = 0; i + unit <= data.length; i += unit) {
+    for (let a = i, b = i + unit - 1; a < b; a++, b--) {
+      const t = data[a] as number;
+      data[a] = data[b] as number;
+      data[b] = t;
+    }
+  }
+}
