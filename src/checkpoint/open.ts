@@ -1,0 +1,24 @@
+/**
+ * Opens any checkpoint tfckpt reads, through {@link resolveCheckpoint}.
+ *
+ * @module
+ */
+import { BundleReader } from "../bundle/reader.js";
+import { V1Reader } from "../v1/reader.js";
+import { resolveCheckpoint } from "./resolve.js";
+import type { CheckpointReader } from "./types.js";
+
+/** A reader plus the notes on how the path was interpreted. */
+export type OpenedCheckpoint = CheckpointReader & { readonly notes: readonly string[] };
+
+/**
+ * Resolves `path` (prefix, directory, `.index`/`.data-…` file, SavedModel, V1 file or pattern)
+ * and opens it. Reads only the index (V2) or table metadata (V1).
+ * @throws NotFoundError, CorruptCheckpointError, UnsupportedError, UsageError (see the readers)
+ */
+export async function openCheckpoint(path: string): Promise<OpenedCheckpoint> {
+  const r = resolveCheckpoint(path);
+  const reader: CheckpointReader =
+    r.format === "v2" ? await BundleReader.open(r.path) : await V1Reader.open(r.path, r.files);
+  return Object.assign(reader, { notes: r.notes });
+}
