@@ -50,7 +50,7 @@ export function sliceValues(
     set: (i: number, v: T) => void,
   ) => {
     check(values.length / perElement, field);
-    values.forEach((v, i) => set(i, v));
+    for (let i = 0; i < values.length; i++) set(i, values[i] as T);
   };
   switch (dtype.name) {
     case "float32":
