@@ -69,6 +69,8 @@ export interface BundleEntry {
   readonly shape: readonly number[];
   /** Offset of the index block that holds this entry (for errors). */
   readonly indexOffset: number;
+  /** For a slice entry: the partitioned tensor's name and this slice. */
+  readonly slice?: { readonly fullName: string; readonly slice: SliceProto };
 }
 
 /** A data byte range to read: which file, where, how much, and the masked CRC to expect. */
@@ -152,7 +154,10 @@ export class BundleReader implements CheckpointReader {
           const printable = printableKey(rawKey);
           const { name, slice } = decodeSliceKey(rawKey, { file, key: printable, offset: blockOffset });
           const entry = makeEntry(`${name} [slice ${formatSlice(slice)}]`, value, header, file, blockOffset);
-          sliceEntries.set(Buffer.from(rawKey).toString("hex"), entry);
+          sliceEntries.set(Buffer.from(rawKey).toString("hex"), {
+            ...entry,
+            slice: { fullName: name, slice },
+          });
           continue;
         }
         let name: string;
@@ -207,6 +212,25 @@ export class BundleReader implements CheckpointReader {
   /** The raw index entry for `name` (undefined if absent). */
   entry(name: string): BundleEntry | undefined {
     return this.#entries.get(name);
+  }
+
+  /**
+   * Every entry that has data of its own (ordinary tensors and the slices of partitioned ones;
+   * not the full-name entries of partitioned tensors), in data order: by shard, then offset.
+   */
+  storedEntries(): BundleEntry[] {
+    const all = [...this.#entries.values()].filter((e) => e.proto.slices.length === 0);
+    all.push(...this.#sliceEntries.values());
+    return all.sort((a, b) => a.proto.shardId - b.proto.shardId || a.proto.offset - b.proto.offset);
+  }
+
+  /**
+   * Streams the stored bytes of one entry from {@link storedEntries} in chunks of at most
+   * `chunkBytes`; for fixed-size dtypes the CRC is verified after the last chunk (the final
+   * `next()` throws ChecksumMismatchError). String entries are not checked here.
+   */
+  streamEntry(entry: BundleEntry, chunkBytes = STREAM_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
+    return this.#stream({ key: entry.key, entry }, chunkBytes);
   }
 
   /** Path and length of data shard `shardId`, opening it on first use. @throws NotFoundError */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import snappy from "snappyjs";
+import { uncompressSync } from "snappy";
 import { ChecksumMismatchError, CorruptCheckpointError, LimitExceededError } from "../errors.js";
 import type { ByteSource } from "../io/byte-source.js";
 import { crc32c, maskCrc } from "../io/crc32c.js";
@@ -191,7 +191,9 @@ function snappyUncompress(contents: Uint8Array, file: string, offset: number, wh
     );
   }
   try {
-    return snappy.uncompress(contents, declared);
+    const out = uncompressSync(contents, { asBuffer: true }) as Buffer;
+    if (out.length !== declared) throw new Error(`decompressed ${out.length} bytes, header says ${declared}`);
+    return out;
   } catch (e) {
     const m = e instanceof Error ? e.message : String(e);
     throw new CorruptCheckpointError(

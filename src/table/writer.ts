@@ -6,7 +6,7 @@
  *
  * @module
  */
-import snappy from "snappyjs";
+import { compressSync } from "snappy";
 import { UsageError } from "../errors.js";
 import { crc32c, maskCrc } from "../io/crc32c.js";
 import { ByteWriter } from "../io/cursor.js";
@@ -105,7 +105,7 @@ export class TableWriter {
     let contents = raw;
     let type = COMPRESSION_NONE;
     if (this.#compression === "snappy") {
-      const compressed = snappy.compress(raw);
+      const compressed = compressSync(raw);
       if (compressed.length < raw.length - Math.floor(raw.length / 8)) {
         contents = compressed;
         type = COMPRESSION_SNAPPY;
