@@ -426,6 +426,8 @@ export class BundleReader implements CheckpointReader {
     for (const entry of this.#sliceEntries.values()) ranges.push({ key: entry.key, entry });
     const totalBytes = ranges.reduce((a, r) => a + r.entry.proto.size, 0);
     let done = 0;
+    let okTensors = 0;
+    let okBytes = 0;
     for (const range of ranges) {
       try {
         if (range.entry.dtype.kind === "string") {
@@ -445,13 +447,15 @@ export class BundleReader implements CheckpointReader {
             // bytes are checked by the stream
           }
         }
+        okTensors++;
+        okBytes += range.entry.proto.size;
       } catch (e) {
         failures.push(toFailure(e, range.key));
       }
       done += range.entry.proto.size;
       onProgress?.(done, totalBytes);
     }
-    return { tensorsChecked: ranges.length, bytesChecked: done, failures };
+    return { tensorsChecked: okTensors, bytesChecked: okBytes, failures };
   }
 
   objectGraph(): Promise<ObjectGraph | undefined> {

@@ -36,9 +36,9 @@ export interface VerifyFailure {
 
 /** Result of a full integrity pass. */
 export interface VerifyResult {
-  /** Tensors read and checked. */
+  /** Tensors read and found good. */
   readonly tensorsChecked: number;
-  /** Tensor bytes read (excluding table blocks). */
+  /** Bytes of the tensors found good (V2: tensor bytes; V1: table values). */
   readonly bytesChecked: number;
   readonly failures: readonly VerifyFailure[];
 }

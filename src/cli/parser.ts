@@ -1,0 +1,78 @@
+/**
+ * The one place that touches yargs: every command is a declarative module
+ * `{ command, describe, builder, handler }`; {@link runCli} parses, runs one handler and maps
+ * errors to exit codes (0 success, 1 a check failed, 2 usage or unreadable input).
+ *
+ * @module
+ */
+import yargs, { type Argv } from "yargs";
+import { TfckptError, UsageError } from "../errors.js";
+import { inspectCommand } from "./commands/inspect.js";
+import type { CliIO } from "./io.js";
+
+/** A CLI command. `handler` returns the exit code. */
+export interface CommandModule<A> {
+  readonly command: string;
+  readonly describe: string;
+  readonly builder: (y: Argv) => Argv<A>;
+  readonly handler: (args: A, io: CliIO) => Promise<number>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: commands have different argument types
+const COMMANDS: ReadonlyArray<CommandModule<any>> = [inspectCommand];
+
+/** Exit codes. */
+export const EXIT_OK = 0;
+export const EXIT_CHECK_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/**
+ * Runs the CLI on `argv` (without `node` and the script) and returns the exit code.
+ * Errors print one line on stderr (`--debug` adds the stack).
+ */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  let code = EXIT_OK;
+  let ran = false;
+  const debug = argv.includes("--debug");
+  let parser = yargs([...argv])
+    .scriptName("tfckpt")
+    .usage(
+      "$0 <command> [options]\n\nMigrate TensorFlow 1 name-based checkpoints to TF2 object-based checkpoints, without TensorFlow.",
+    )
+    .option("debug", { type: "boolean", default: false, describe: "show stack traces on errors" })
+    .strict()
+    .demandCommand(1, "name a command")
+    .recommendCommands()
+    .exitProcess(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .fail((msg: string | null, err: Error | undefined) => {
+      throw err ?? new UsageError(msg ?? "invalid arguments");
+    });
+  for (const c of COMMANDS) {
+    parser = parser.command(c.command, c.describe, c.builder, async (args: unknown) => {
+      ran = true;
+      code = await c.handler(args, io);
+    });
+  }
+  let helpText = "";
+  try {
+    await parser.parseAsync([...argv], {}, (_err, _argv, output) => {
+      helpText = output;
+    });
+    if (!ran && helpText !== "") io.stdout(`${helpText}\n`);
+    return code;
+  } catch (e) {
+    if (e instanceof UsageError || (e instanceof Error && e.name === "YError")) {
+      io.stderr(`tfckpt: ${e.message}\n(run tfckpt --help for usage)\n`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof TfckptError) {
+      io.stderr(`tfckpt: ${e.name}: ${e.message}\n`);
+      if (debug) io.stderr(`${e.stack}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr(`tfckpt: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (debug && e instanceof Error) io.stderr(`${e.stack}\n`);
+    return EXIT_USAGE;
+  }
+}

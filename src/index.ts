@@ -1,0 +1,38 @@
+/**
+ * tfckpt: read TensorFlow checkpoints (V1 tensor slices, V2 bundles, object-based and
+ * name-based), write TF2 checkpoints, and migrate between them, without TensorFlow.
+ *
+ * @packageDocumentation
+ */
+
+export { dataFilename, metaFilename } from "./bundle/naming.js";
+export { type BundleEntry, BundleReader } from "./bundle/reader.js";
+export { decodeSliceKey, encodeSliceKey } from "./bundle/slice-key.js";
+export { type AddOptions, BundleWriter, type BundleWriterOptions } from "./bundle/writer.js";
+export { type OpenedCheckpoint, openCheckpoint } from "./checkpoint/open.js";
+export { type ResolvedCheckpoint, resolveCheckpoint } from "./checkpoint/resolve.js";
+export { type CheckpointState, formatCheckpointState, parseCheckpointState } from "./checkpoint/state.js";
+export * from "./checkpoint/types.js";
+export { DTYPES, type DTypeInfo, type DTypeKind, dtypeFromEnum, dtypeFromName } from "./dtypes.js";
+export * from "./errors.js";
+export {
+  attributeKey,
+  escapeLocalName,
+  objectPathFromString,
+  objectPathToString,
+  slotVariablePath,
+  unescapeLocalName,
+} from "./graph/keys.js";
+export {
+  breadthFirstPaths,
+  type ObjectGraph,
+  parseObjectGraph,
+  prettyNames,
+  renderTree,
+} from "./graph/object-graph.js";
+export { type InspectOptions, type InspectResult, inspectCheckpoint } from "./inspect.js";
+export * as limits from "./limits.js";
+export { type RewriteOptions, type RewriteResult, rewriteCheckpoint } from "./rewrite.js";
+export type { FixedTensor, StringTensor, Tensor } from "./tensor.js";
+export { V1Reader } from "./v1/reader.js";
+export { summarizeTensor } from "./values.js";

@@ -1,0 +1,94 @@
+/**
+ * `inspect`: what a checkpoint holds, the offline equivalent of `tf.train.list_variables` and
+ * `python -m tensorflow.python.tools.inspect_checkpoint` (`--tensor_name`, `--all_tensors`).
+ *
+ * @module
+ */
+import { openCheckpoint } from "./checkpoint/open.js";
+import type { ProgressFn, VerifyResult } from "./checkpoint/types.js";
+import { renderTree } from "./graph/object-graph.js";
+import { summarizeTensor, type TensorSummary } from "./values.js";
+
+/** Options of {@link inspectCheckpoint}. */
+export interface InspectOptions {
+  /** Tensors whose values to summarise; `"all"` for every one. */
+  readonly tensors?: readonly string[] | "all";
+  /** How many leading elements each summary shows (default 10; Infinity for all). */
+  readonly elements?: number;
+  /** Read every byte and check every checksum. */
+  readonly verify?: boolean;
+  /** Decode the object graph and render it as a tree. */
+  readonly graph?: boolean;
+  readonly onProgress?: ProgressFn;
+}
+
+/** One variable in an inspect listing. `bytes` as in {@link VariableInfo}. */
+export interface InspectedVariable {
+  readonly name: string;
+  /** TF Python dtype name (`float32`, `bfloat16`, `string`, …). */
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  readonly bytes: number;
+  /** Number of stored slices of a partitioned variable (absent otherwise). */
+  readonly slices?: number;
+}
+
+/** Everything `inspect` reports. */
+export interface InspectResult {
+  readonly path: string;
+  readonly format: "v1" | "v2";
+  readonly objectBased: boolean;
+  readonly shards: number;
+  readonly variables: readonly InspectedVariable[];
+  /** Sum of `bytes` over all variables. */
+  readonly totalBytes: number;
+  readonly notes: readonly string[];
+  readonly tensors?: ReadonlyArray<{ readonly name: string } & TensorSummary>;
+  readonly verify?: VerifyResult;
+  /** Tree lines of the object graph (object-based checkpoints, with `graph`). */
+  readonly graph?: readonly string[];
+}
+
+/**
+ * Inspects the checkpoint at `path` (anything {@link openCheckpoint} accepts). Without
+ * `tensors`/`verify` only the index (V2) or table metadata (V1) is read.
+ * @throws NotFoundError for a missing checkpoint or tensor name; format errors of the readers
+ *         (a `verify` pass reports bad data instead of throwing)
+ */
+export async function inspectCheckpoint(path: string, options: InspectOptions = {}): Promise<InspectResult> {
+  const r = await openCheckpoint(path);
+  try {
+    const variables = r.list().map((v) => ({
+      name: v.name,
+      dtype: v.dtype.name,
+      shape: v.shape,
+      bytes: v.bytes,
+      ...(v.slices !== undefined ? { slices: v.slices.length } : {}),
+    }));
+    const result: InspectResult = {
+      path: r.path,
+      format: r.format,
+      objectBased: r.objectBased,
+      shards: r.shards,
+      variables,
+      totalBytes: variables.reduce((a, v) => a + v.bytes, 0),
+      notes: r.notes,
+    };
+    const extra: { -readonly [K in "tensors" | "verify" | "graph"]?: InspectResult[K] } = {};
+    if (options.tensors !== undefined) {
+      const names = options.tensors === "all" ? variables.map((v) => v.name) : options.tensors;
+      const out = [];
+      for (const name of names)
+        out.push({ name, ...summarizeTensor(await r.readTensor(name), options.elements ?? 10) });
+      extra.tensors = out;
+    }
+    if (options.verify) extra.verify = await r.verify(options.onProgress);
+    if (options.graph) {
+      const g = await r.objectGraph();
+      if (g !== undefined) extra.graph = renderTree(g);
+    }
+    return { ...result, ...extra };
+  } finally {
+    await r.close();
+  }
+}

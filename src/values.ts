@@ -1,0 +1,148 @@
+/**
+ * Tensor values as numbers and text, for `inspect --tensor` (like `inspect_checkpoint
+ * --tensor_name`, which prints numpy's summary): element decoding for every fixed-size dtype and
+ * min / max / mean over real-valued ones.
+ *
+ * @module
+ */
+import { f16round, getFloat16 } from "@petamoriken/float16";
+import type { DTypeInfo } from "./dtypes.js";
+import type { Tensor } from "./tensor.js";
+
+/** Decodes element `i` of little-endian `data` as a JS value (bigint for 64-bit integers). */
+export function elementAt(dtype: DTypeInfo, view: DataView, i: number): number | bigint | boolean | string {
+  switch (dtype.name) {
+    case "float32":
+      return view.getFloat32(i * 4, true);
+    case "float64":
+      return view.getFloat64(i * 8, true);
+    case "float16":
+      return getFloat16(view, i * 2, true);
+    case "bfloat16":
+      return new Float32Array(new Uint32Array([view.getUint16(i * 2, true) << 16]).buffer)[0] as number;
+    case "int8":
+    case "qint8":
+      return view.getInt8(i);
+    case "uint8":
+    case "quint8":
+      return view.getUint8(i);
+    case "int16":
+    case "qint16":
+      return view.getInt16(i * 2, true);
+    case "uint16":
+    case "quint16":
+      return view.getUint16(i * 2, true);
+    case "int32":
+    case "qint32":
+      return view.getInt32(i * 4, true);
+    case "uint32":
+      return view.getUint32(i * 4, true);
+    case "int64":
+      return view.getBigInt64(i * 8, true);
+    case "uint64":
+      return view.getBigUint64(i * 8, true);
+    case "bool":
+      return view.getUint8(i) !== 0;
+    case "complex64":
+      return `${view.getFloat32(i * 8, true)}${sign(view.getFloat32(i * 8 + 4, true))}j`;
+    case "complex128":
+      return `${view.getFloat64(i * 16, true)}${sign(view.getFloat64(i * 16 + 8, true))}j`;
+    default:
+      // float8 / int4 / int2 variants: the raw byte.
+      return view.getUint8(i);
+  }
+}
+
+function sign(v: number): string {
+  return v < 0 || Object.is(v, -0) ? `${v}` : `+${v}`;
+}
+
+/** Rounds to the nearest bfloat16 (round-to-nearest-even on the float32 bits). */
+function bf16round(v: number): number {
+  const bits = new Uint32Array(new Float32Array([v]).buffer)[0] as number;
+  const rounded = (bits + 0x7fff + ((bits >>> 16) & 1)) & 0xffff0000;
+  return new Float32Array(new Uint32Array([rounded >>> 0]).buffer)[0] as number;
+}
+
+const ROUNDERS: Record<string, (v: number) => number> = {
+  float32: Math.fround,
+  float16: f16round,
+  bfloat16: bf16round,
+};
+
+/**
+ * The shortest decimal text that reads back to the same value of `dtype` (as numpy prints
+ * float32 `0.977`, not the float64 expansion `0.9769999980926514`).
+ */
+export function formatElement(dtype: DTypeInfo, v: number | bigint | boolean | string): string {
+  const round = ROUNDERS[dtype.name];
+  if (round === undefined || typeof v !== "number" || !Number.isFinite(v)) return String(v);
+  for (let p = 1; p < 17; p++) {
+    const s = Number(v.toPrecision(p));
+    if (round(s) === v) return String(s);
+  }
+  return String(v);
+}
+
+/** A short description of a tensor's values. */
+export interface TensorSummary {
+  readonly elements: number;
+  /** The first `limit` elements, as printable text. */
+  readonly first: readonly string[];
+  /** Numeric summary over real-valued dtypes (NaNs excluded). */
+  readonly min?: number;
+  readonly max?: number;
+  readonly mean?: number;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Longest string shown in full; longer ones are cut with their length given. */
+const MAX_SHOWN_STRING_BYTES = 64;
+
+function printString(s: Uint8Array): string {
+  const cut = s.length > MAX_SHOWN_STRING_BYTES;
+  const shown = cut ? s.subarray(0, MAX_SHOWN_STRING_BYTES) : s;
+  const more = cut ? `… (${s.length} bytes)` : "";
+  try {
+    return JSON.stringify(utf8.decode(shown)) + more;
+  } catch {
+    return `b'${Buffer.from(shown).toString("hex")}'${more}`;
+  }
+}
+
+/**
+ * Summarises `t`: its first `limit` elements (all when `limit` is Infinity) and, for real
+ * numbers, min / max / mean over every element.
+ */
+export function summarizeTensor(t: Tensor, limit = 10): TensorSummary {
+  if (t.kind === "string") {
+    return { elements: t.strings.length, first: t.strings.slice(0, limit).map(printString) };
+  }
+  const itemSize = t.dtype.itemSize ?? 1;
+  const n = t.data.length / itemSize;
+  const view = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  const first: string[] = [];
+  for (let i = 0; i < Math.min(n, limit); i++)
+    first.push(formatElement(t.dtype, elementAt(t.dtype, view, i)));
+  const real =
+    t.dtype.kind === "float" ||
+    t.dtype.kind === "int" ||
+    t.dtype.kind === "uint" ||
+    t.dtype.kind === "quantized";
+  if (!real || n === 0 || t.dtype.name.startsWith("float8") || /int[24]$/.test(t.dtype.name))
+    return { elements: n, first };
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const v = Number(elementAt(t.dtype, view, i));
+    if (Number.isNaN(v)) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+    count++;
+  }
+  return count === 0 ? { elements: n, first } : { elements: n, first, min, max, mean: sum / count };
+}
