@@ -135,43 +135,50 @@ export class BundleReader implements CheckpointReader {
       let header: BundleHeader | undefined;
       const entries = new Map<string, BundleEntry>();
       const sliceEntries = new Map<string, BundleEntry>();
-      for await (const { key: rawKey, value, blockOffset } of table.entries()) {
-        if (header === undefined) {
-          if (rawKey.length !== 0) {
-            throw new CorruptCheckpointError(
-              "unable to read file: failed to seek to header entry (first key is not the empty key)",
-              { file, offset: blockOffset },
+      for await (const { offset: blockOffset, entries: block } of table.blocks())
+        for (const { key: rawKey, value } of block) {
+          if (header === undefined) {
+            if (rawKey.length !== 0) {
+              throw new CorruptCheckpointError(
+                "unable to read file: failed to seek to header entry (first key is not the empty key)",
+                { file, offset: blockOffset },
+              );
+            }
+            header = checkHeader(
+              decodeBundleHeader(value, { file, key: "", offset: blockOffset }),
+              file,
+              blockOffset,
             );
+            continue;
           }
-          header = checkHeader(
-            decodeBundleHeader(value, { file, key: "", offset: blockOffset }),
-            file,
-            blockOffset,
-          );
-          continue;
+          if (rawKey[0] === 0) {
+            const printable = printableKey(rawKey);
+            const { name, slice } = decodeSliceKey(rawKey, { file, key: printable, offset: blockOffset });
+            const entry = makeEntry(
+              `${name} [slice ${formatSlice(slice)}]`,
+              value,
+              header,
+              file,
+              blockOffset,
+            );
+            sliceEntries.set(Buffer.from(rawKey).toString("hex"), {
+              ...entry,
+              slice: { fullName: name, slice },
+            });
+            continue;
+          }
+          let name: string;
+          try {
+            name = utf8.decode(rawKey);
+          } catch {
+            throw new CorruptCheckpointError("tensor name is not UTF-8", {
+              file,
+              key: printableKey(rawKey),
+              offset: blockOffset,
+            });
+          }
+          entries.set(name, makeEntry(name, value, header, file, blockOffset));
         }
-        if (rawKey[0] === 0) {
-          const printable = printableKey(rawKey);
-          const { name, slice } = decodeSliceKey(rawKey, { file, key: printable, offset: blockOffset });
-          const entry = makeEntry(`${name} [slice ${formatSlice(slice)}]`, value, header, file, blockOffset);
-          sliceEntries.set(Buffer.from(rawKey).toString("hex"), {
-            ...entry,
-            slice: { fullName: name, slice },
-          });
-          continue;
-        }
-        let name: string;
-        try {
-          name = utf8.decode(rawKey);
-        } catch {
-          throw new CorruptCheckpointError("tensor name is not UTF-8", {
-            file,
-            key: printableKey(rawKey),
-            offset: blockOffset,
-          });
-        }
-        entries.set(name, makeEntry(name, value, header, file, blockOffset));
-      }
       if (header === undefined) {
         throw new CorruptCheckpointError(
           "unable to read file: failed to seek to header entry (empty table)",

@@ -182,17 +182,62 @@ export interface BundleEntryProto {
   readonly slices: SliceProto[];
 }
 
-/** Decodes a `BundleEntryProto`. @throws CorruptCheckpointError ("Entry for key … not parseable") */
+/** An int64 as protobufjs decodes it: a number, or a `Long` when the `long` package is present. */
+type RawLong = number | { low: number; high: number; unsigned?: boolean };
+
+/** Converts a decoded int64 to a checked number without going through strings. */
+function long(
+  v: RawLong | null | undefined,
+  field: string,
+  loc: ErrorLocation,
+  allowNegative = false,
+): number {
+  let n: number;
+  if (v == null) n = 0;
+  else if (typeof v === "number") n = v;
+  else n = (v.unsigned ? v.high >>> 0 : v.high) * 4294967296 + (v.low >>> 0);
+  if (!Number.isSafeInteger(n) || (!allowNegative && n < 0)) {
+    throw new CorruptCheckpointError(`${field} out of range: ${String(n)}`, loc);
+  }
+  return n;
+}
+
+interface RawEntry {
+  dtype?: number;
+  shape?: { dim?: Array<{ size?: RawLong }>; unknown_rank?: boolean } | null;
+  shard_id?: number;
+  offset?: RawLong;
+  size?: RawLong;
+  crc32c?: number;
+  slices?: Array<{ extent?: Array<{ start?: RawLong; length?: RawLong | null }> }>;
+}
+
+/**
+ * Decodes a `BundleEntryProto` (the hot path of listing: read straight from the decoded message,
+ * no object conversion). @throws CorruptCheckpointError ("Entry for key … not parseable")
+ */
 export function decodeBundleEntry(bytes: Uint8Array, loc: ErrorLocation = {}): BundleEntryProto {
-  const o = decode(T.entry, bytes, "bundle entry", loc);
+  let m: RawEntry;
+  try {
+    m = T.entry.decode(bytes) as unknown as RawEntry;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new CorruptCheckpointError(`cannot parse bundle entry: ${msg}`, loc, { cause: e });
+  }
+  const dims = (m.shape?.dim ?? []).map((d) => long(d.size, "shape dimension", loc, true));
   return {
-    dtype: num(o.dtype),
-    shape: toShape(o.shape, loc),
-    shardId: num(o.shard_id),
-    offset: int64(o.offset, "entry offset", loc),
-    size: int64(o.size, "entry size", loc),
-    crc32c: num(o.crc32c) >>> 0,
-    slices: arr(o.slices).map((s) => toSlice(s, loc)),
+    dtype: m.dtype ?? 0,
+    shape: { dims, unknownRank: m.shape?.unknown_rank === true },
+    shardId: m.shard_id ?? 0,
+    offset: long(m.offset, "entry offset", loc),
+    size: long(m.size, "entry size", loc),
+    crc32c: (m.crc32c ?? 0) >>> 0,
+    slices: (m.slices ?? []).map((s) =>
+      (s.extent ?? []).map((e) => ({
+        start: long(e.start, "slice start", loc),
+        length: Object.hasOwn(e, "length") && e.length != null ? long(e.length, "slice length", loc) : -1,
+      })),
+    ),
   };
 }
 
