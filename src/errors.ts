@@ -150,3 +150,24 @@ export class OutputExistsError extends TfckptError {
 export function hex32(v: number): string {
   return `0x${(v >>> 0).toString(16).padStart(8, "0")}`;
 }
+
+/** One problem in a JSON document: a JSON path (`$.assignments[2].to`) and a plain sentence. */
+export interface DocumentProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** A JSON document (assignment map, object graph) that fails its schema or its semantic checks. */
+export class InvalidDocumentError extends TfckptError {
+  override readonly name: string = "InvalidDocumentError";
+  /** Every problem found (not just the first). */
+  readonly problems: readonly DocumentProblem[];
+  constructor(what: string, file: string | undefined, problems: readonly DocumentProblem[]) {
+    super(
+      "invalid-document",
+      `invalid ${what}: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join("\n")}`,
+      { file },
+    );
+    this.problems = problems;
+  }
+}

@@ -5,7 +5,9 @@
  *
  * @module
  */
+import { basename, dirname, join } from "node:path";
 import { CorruptCheckpointError } from "../errors.js";
+import { AtomicOutput } from "../io/atomic.js";
 
 /** `CheckpointState` (checkpoint_state.proto). Paths as stored (relative or absolute). */
 export interface CheckpointState {
@@ -139,4 +141,38 @@ export function formatCheckpointState(s: CheckpointState): string {
 
 function formatDouble(v: number): string {
   return Number.isInteger(v) ? `${v}.0` : String(v);
+}
+
+/**
+ * Writes `<dir of prefix>/checkpoint` naming `prefix` (relative, as `Checkpoint.save` and Keras
+ * `save_weights` do with `save_relative_paths=True`), so `tf.train.latest_checkpoint(dir)` finds
+ * it. Atomic; an existing state file is replaced only with `force`.
+ * @returns the state file's path
+ * @throws OutputExistsError when the file exists and `force` is off
+ */
+export async function writeCheckpointState(
+  prefix: string,
+  options: { force?: boolean } = {},
+): Promise<string> {
+  const file = join(dirname(prefix), "checkpoint");
+  const rel = basename(prefix);
+  const out = await AtomicOutput.create([file], { force: options.force ?? false });
+  try {
+    const f = await out.open(file);
+    await f.write(
+      new TextEncoder().encode(
+        formatCheckpointState({
+          modelCheckpointPath: rel,
+          allModelCheckpointPaths: [rel],
+          allModelCheckpointTimestamps: [],
+          lastPreservedTimestamp: undefined,
+        }),
+      ),
+    );
+    await out.commit();
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
+  return file;
 }

@@ -7,7 +7,9 @@
  */
 import yargs, { type Argv } from "yargs";
 import { TfckptError, UsageError } from "../errors.js";
+import { graphCommand } from "./commands/graph.js";
 import { inspectCommand } from "./commands/inspect.js";
+import { rewriteCommand } from "./commands/rewrite.js";
 import type { CliIO } from "./io.js";
 
 /** A CLI command. `handler` returns the exit code. */
@@ -19,7 +21,7 @@ export interface CommandModule<A> {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: commands have different argument types
-const COMMANDS: ReadonlyArray<CommandModule<any>> = [inspectCommand];
+const COMMANDS: ReadonlyArray<CommandModule<any>> = [inspectCommand, graphCommand, rewriteCommand];
 
 /** Exit codes. */
 export const EXIT_OK = 0;

@@ -1,0 +1,42 @@
+/**
+ * `tfckpt graph PATH`: the object graph of a TF2 checkpoint (or of a JSON graph document) as the
+ * full JSON form (`--json`, lossless: commit it so CI needs no TensorFlow) or as a tree (`--tree`).
+ *
+ * @module
+ */
+import type { Argv } from "yargs";
+import { loadTarget } from "../../graph/load.js";
+import { renderTree } from "../../graph/object-graph.js";
+import { targetToFullJson } from "../../graph/target.js";
+import type { CliIO } from "../io.js";
+import type { CommandModule } from "../parser.js";
+
+interface Args {
+  path: string;
+  json: boolean | undefined;
+  tree: boolean | undefined;
+}
+
+/** The `graph` command. */
+export const graphCommand: CommandModule<Args> = {
+  command: "graph <path>",
+  describe: "Dump the object graph of a TF2 checkpoint (or graph JSON) as full-form JSON or a tree",
+  builder: (y: Argv) =>
+    y
+      .positional("path", {
+        type: "string",
+        demandOption: true,
+        describe: "object-based checkpoint, or a .json graph (full or authoring form)",
+      })
+      .option("json", { type: "boolean", describe: "print the full JSON form (the default)" })
+      .option("tree", { type: "boolean", describe: "print an indented tree instead" })
+      .conflicts("json", "tree") as unknown as Argv<Args>,
+  handler: async (args, io: CliIO) => {
+    const { target, template, notes } = await loadTarget(args.path);
+    await template?.close();
+    for (const n of notes) io.stderr(`note: ${n}\n`);
+    if (args.tree === true) io.stdout(`${renderTree(target.graph).join("\n")}\n`);
+    else io.stdout(`${JSON.stringify(targetToFullJson(target), null, 2)}\n`);
+    return 0;
+  },
+};

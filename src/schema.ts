@@ -1,0 +1,116 @@
+/**
+ * JSON Schema validation (ajv, draft 2020-12) of the documents users write: object graphs and
+ * assignment maps. Schemas live in `mappings/`; every error is reported at once with its JSON
+ * path.
+ *
+ * @module
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import { type DocumentProblem, InvalidDocumentError } from "./errors.js";
+
+/** The package root (where `mappings/` is), found from this module's location in src/ or dist/src/. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, "mappings")) && existsSync(join(dir, "package.json"))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error("cannot find the tfckpt package root (mappings/)");
+}
+
+/** Path of a schema file in `mappings/`. */
+export function schemaPath(name: string): string {
+  return join(packageRoot(), "mappings", name);
+}
+
+const ajv = new Ajv2020({ allErrors: true, strict: false });
+const compiled = new Map<string, ValidateFunction>();
+
+function validator(name: string): ValidateFunction {
+  const cached = compiled.get(name);
+  if (cached !== undefined) return cached;
+  const v = ajv.compile(JSON.parse(readFileSync(schemaPath(name), "utf8")) as object);
+  compiled.set(name, v);
+  return v;
+}
+
+/** `/assignments/2/to` → `$.assignments[2].to`. */
+export function jsonPath(pointer: string): string {
+  let out = "$";
+  for (const raw of pointer.split("/").slice(1)) {
+    const seg = raw.replaceAll("~1", "/").replaceAll("~0", "~");
+    out += /^\d+$/.test(seg)
+      ? `[${seg}]`
+      : /^[A-Za-z_$][\w$]*$/.test(seg)
+        ? `.${seg}`
+        : `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+function problem(e: ErrorObject): DocumentProblem {
+  const path = jsonPath(e.instancePath);
+  switch (e.keyword) {
+    case "required":
+      return {
+        path,
+        message: `missing required property "${(e.params as { missingProperty: string }).missingProperty}"`,
+      };
+    case "additionalProperties":
+      return {
+        path,
+        message: `unknown property "${(e.params as { additionalProperty: string }).additionalProperty}"`,
+      };
+    case "enum":
+      return {
+        path,
+        message: `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`,
+      };
+    default:
+      return { path, message: e.message ?? e.keyword };
+  }
+}
+
+/**
+ * Validates `doc` against `mappings/<schema>`.
+ * @throws InvalidDocumentError with every problem and its JSON path
+ */
+export function validateDocument(schema: string, doc: unknown, what: string, file?: string): void {
+  const v = validator(schema);
+  if (v(doc)) return;
+  // `if/then/else` adds a wrapper error ("must match then schema") per failing branch: drop those.
+  const errors = (v.errors ?? []).filter((e) => e.keyword !== "if");
+  const seen = new Set<string>();
+  const problems = errors.map(problem).filter((p) => {
+    const k = `${p.path} ${p.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  throw new InvalidDocumentError(what, file, problems);
+}
+
+/**
+ * Reads and parses a JSON file.
+ * @throws InvalidDocumentError for malformed JSON (with the parser's position); NotFoundError
+ */
+export function readJsonFile(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new InvalidDocumentError(what, file, [
+      { path: "$", message: `cannot read: ${e instanceof Error ? e.message : String(e)}` },
+    ]);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new InvalidDocumentError(what, file, [
+      { path: "$", message: `not valid JSON: ${e instanceof Error ? e.message : String(e)}` },
+    ]);
+  }
+}

@@ -1,0 +1,133 @@
+// The authoring JSON form follows TF's rules: a hand-written description of a real Keras
+// subclassed model with Adam (spinwars, TF 2.0/2.1 save_weights) yields exactly the object graph
+// TF wrote, and with that checkpoint's values, exactly its files.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { BundleReader } from "../../src/bundle/reader.js";
+import { InvalidDocumentError } from "../../src/errors.js";
+import { targetFromJson } from "../../src/graph/target.js";
+import { writeObjectCheckpoint } from "../../src/graph/write.js";
+import { decodeObjectGraph, encodeObjectGraph } from "../../src/proto/index.js";
+import { TF_FIXTURES } from "../helpers/fixtures.js";
+
+const work = mkdtempSync(join(tmpdir(), "tfckpt-authoring-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A Dense layer's kernel and bias with Adam m/v slots, named as Keras 2 names them. */
+function dense(tfName: string, inputs: number, units: number) {
+  const v = (name: string, shape: number[]) => ({
+    dtype: "float32",
+    shape,
+    fullName: `bot_model/${tfName}/${name}`,
+    slots: {
+      optimizer: {
+        m: { fullName: `Adam/bot_model/${tfName}/${name}/m` },
+        v: { fullName: `Adam/bot_model/${tfName}/${name}/v` },
+      },
+    },
+  });
+  return { kernel: v("kernel", [inputs, units]), bias: v("bias", [units]) };
+}
+
+const spinwars = {
+  $schema: "../../mappings/object-graph-authoring.schema.json",
+  d1: dense("dense", 16, 128),
+  d2: dense("dense_2", 128, 128),
+  d3: dense("dense_3", 128, 1),
+  optimizer: {
+    iter: { dtype: "int64", shape: [], fullName: "Adam/iter" },
+    beta_1: { dtype: "float32", shape: [], fullName: "Adam/beta_1" },
+    beta_2: { dtype: "float32", shape: [], fullName: "Adam/beta_2" },
+    decay: { dtype: "float32", shape: [], fullName: "Adam/decay" },
+    learning_rate: { dtype: "float32", shape: [], fullName: "Adam/learning_rate" },
+  },
+};
+
+describe("authoring form", () => {
+  it("reproduces a real Keras + Adam checkpoint's graph and files", async () => {
+    const src = join(TF_FIXTURES, "spinwars-keras-saveweights-1shard", "model");
+    const r = await BundleReader.open(src);
+    try {
+      // TF 2.0/2.1 did not write has_checkpoint_values yet.
+      const target = targetFromJson(spinwars, { hasCheckpointValues: false });
+      const stored = await r.readTensor("_CHECKPOINTABLE_OBJECT_GRAPH");
+      const theirs = stored.kind === "string" ? (stored.strings[0] as Uint8Array) : new Uint8Array();
+      expect(target.graph).toEqual(decodeObjectGraph(theirs));
+      expect(Buffer.from(encodeObjectGraph(target.graph)).equals(Buffer.from(theirs))).toBe(true);
+      expect(target.attributes.find((a) => a.slot !== undefined)?.prettyName).toBe(
+        "(root).optimizer's state 'm' for (root).d1.kernel",
+      );
+      const dst = join(work, "spinwars", "model");
+      await writeObjectCheckpoint(
+        dst,
+        target,
+        async (a) => {
+          const t = await r.readTensor(a.checkpointKey);
+          return t.kind === "fixed"
+            ? { kind: "fixed", data: t.data }
+            : { kind: "string", strings: t.strings };
+        },
+        { sync: false },
+      );
+      for (const f of readdirSync(join(work, "spinwars"))) {
+        expect(readFileSync(join(work, "spinwars", f)).equals(readFileSync(join(src, "..", f))), f).toBe(
+          true,
+        );
+      }
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("adds save_counter as Checkpoint.save does", () => {
+    const t = targetFromJson({ v: { dtype: "float32", shape: [] } }, { saveCounter: true });
+    expect(t.attributes.map((a) => [a.checkpointKey, a.dtype.name, a.fullName])).toEqual([
+      ["v/.ATTRIBUTES/VARIABLE_VALUE", "float32", "v"],
+      ["save_counter/.ATTRIBUTES/VARIABLE_VALUE", "int64", "save_counter"],
+    ]);
+    expect(t.graph.nodes[0]?.children.map((c) => c.localName)).toEqual(["v", "save_counter"]);
+  });
+
+  it("escapes local names in checkpoint keys", () => {
+    const t = targetFromJson({ "a/b.c": { w: { dtype: "float32", shape: [1] } } });
+    expect(t.attributes[0]?.checkpointKey).toBe("a.Sb..c/w/.ATTRIBUTES/VARIABLE_VALUE");
+  });
+
+  it("reports every schema problem with its JSON path", () => {
+    try {
+      targetFromJson({
+        model: {
+          kernel: { dtype: "float33", shape: [-1] },
+          bias: { dtype: "float32", shape: [2], extra: 1 },
+        },
+      });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(InvalidDocumentError);
+      const problems = (e as InvalidDocumentError).problems.map((p) => `${p.path}: ${p.message}`);
+      expect(problems).toContain(
+        '$.model.kernel.dtype: must be one of "float32", "float64", "int32", "uint8", "int16", "int8", "string", "complex64", "int64", "bool", "qint8", "quint8", "qint32", "bfloat16", "qint16", "quint16", "uint16", "complex128", "float16", "resource", "variant", "uint32", "uint64", "float8_e5m2", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e4m3b11fnuz", "float8_e5m2fnuz", "int4", "uint4", "int2", "uint2"',
+      );
+      expect(problems).toContain("$.model.kernel.shape[0]: must be >= 0");
+      expect(problems).toContain('$.model.bias: unknown property "extra"');
+    }
+  });
+
+  it("names a slot's missing optimizer", () => {
+    expect(() => targetFromJson({ w: { dtype: "float32", shape: [], slots: { opt: { m: {} } } } })).toThrow(
+      /\$\["w"\]\.slots\["opt"\]: no object at path "opt" to be the optimizer/,
+    );
+  });
+
+  it("full form: node references out of range are reported", () => {
+    expect(() =>
+      targetFromJson({
+        format: "tfckpt-object-graph",
+        version: 1,
+        nodes: [{ children: [{ node: 4, name: "x" }] }],
+      }),
+    ).toThrow(/refers to node 4 of 1/);
+  });
+});
