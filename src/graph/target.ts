@@ -350,11 +350,11 @@ function fromAuthoring(doc: Record<string, unknown>, options: AuthoringOptions, 
         continue;
       }
       const optId = id.get(opt) as number;
-      let bySlot = requests.get(optId);
-      if (bySlot === undefined) requests.set(optId, (bySlot = new Map()));
+      const bySlot = requests.get(optId) ?? new Map();
+      requests.set(optId, bySlot);
       for (const [slotName, spec] of Object.entries(slots)) {
-        let list = bySlot.get(slotName);
-        if (list === undefined) bySlot.set(slotName, (list = []));
+        const list = bySlot.get(slotName) ?? [];
+        bySlot.set(slotName, list);
         list.push({ variable: n, spec });
       }
     }

@@ -28,14 +28,14 @@ export interface ObjectCheckpointOptions extends BundleWriterOptions {
 }
 
 /**
- * Writes the checkpoint at `prefix`. `valueOf` is called once per attribute, in write order.
+ * Writes the checkpoint at `prefix`. `valueFor` is called once per attribute, in write order.
  * On any failure nothing is left at `prefix`.
  * @throws OutputExistsError without `force`; UsageError when a value disagrees with its dtype/shape
  */
 export async function writeObjectCheckpoint(
   prefix: string,
   target: TargetGraph,
-  valueOf: (a: TargetAttribute) => Promise<AttributeValue>,
+  valueFor: (a: TargetAttribute) => Promise<AttributeValue>,
   options: ObjectCheckpointOptions = {},
 ): Promise<void> {
   const writer = await BundleWriter.create(prefix, options);
@@ -44,7 +44,7 @@ export async function writeObjectCheckpoint(
     for (const a of target.attributes) {
       if (a.checkpointKey === OBJECT_GRAPH_KEY)
         throw new UsageError(`attribute key ${OBJECT_GRAPH_KEY} is reserved`);
-      const v = await valueOf(a);
+      const v = await valueFor(a);
       const shard = options.shardOf?.(a) ?? 0;
       if (v.kind === "string")
         await writer.addStrings(a.checkpointKey, a.dtype, a.shape, v.strings, { shard });
