@@ -1,0 +1,385 @@
+/**
+ * Tensor transforms of an assignment map, one pure function each, every one checked against
+ * dtypes and shapes ({@link planTransform}) before any byte moves ({@link applyTransform}).
+ * Semantics follow the TF ops of the same name: `tf.transpose`, `tf.reshape`, `tf.cast`
+ * (round-to-nearest-even), `tf.slice`, `tf.split` (equal parts), `tf.squeeze`, `tf.expand_dims`,
+ * `tf.concat`.
+ *
+ * All tensors are row-major, little-endian ({@link FixedTensor}).
+ *
+ * @module
+ */
+import { f16round, getFloat16, setFloat16 } from "@petamoriken/float16";
+import { type DTypeInfo, dtypeFromName, isFixedSize } from "../dtypes.js";
+import { UsageError } from "../errors.js";
+import { type FixedTensor, numElements } from "../tensor.js";
+
+/** One transform as written in an assignment map. */
+export type Transform =
+  | { readonly op: "transpose"; readonly perm: readonly number[] }
+  | { readonly op: "reshape"; readonly shape: readonly number[] }
+  | { readonly op: "cast"; readonly to: string; readonly allowLossy?: boolean }
+  | { readonly op: "slice"; readonly begin: readonly number[]; readonly size: readonly number[] }
+  | { readonly op: "split"; readonly axis: number; readonly parts: number; readonly index: number }
+  | { readonly op: "squeeze"; readonly axis?: number | readonly number[] }
+  | { readonly op: "expandDims"; readonly axis: number };
+
+/** A dtype and shape: what a tensor will be, before its bytes exist. */
+export interface TensorType {
+  readonly dtype: DTypeInfo;
+  readonly shape: readonly number[];
+}
+
+/** A transform that cannot apply to its input: the sentence says why (caught and located by callers). */
+export class TransformError extends UsageError {
+  override readonly name: string = "TransformError";
+}
+
+const fmt = (t: TensorType) => `${t.dtype.name}[${t.shape.join(", ")}]`;
+
+function axisOf(axis: number, rank: number, what: string): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(a) || a < 0 || a >= rank) throw new TransformError(`${what} axis ${axis} is out of range for rank ${rank}`);
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cast rules
+
+type Num = { kind: "float"; mant: number; exp: number } | { kind: "int"; bits: number; signed: boolean } | { kind: "bool" };
+
+/** Exactness class of each castable dtype (mantissa bits incl. implicit; exponent range). */
+const NUMERIC: Record<string, Num> = {
+  float16: { kind: "float", mant: 11, exp: 5 },
+  bfloat16: { kind: "float", mant: 8, exp: 8 },
+  float32: { kind: "float", mant: 24, exp: 8 },
+  float64: { kind: "float", mant: 53, exp: 11 },
+  int8: { kind: "int", bits: 8, signed: true },
+  int16: { kind: "int", bits: 16, signed: true },
+  int32: { kind: "int", bits: 32, signed: true },
+  int64: { kind: "int", bits: 64, signed: true },
+  uint8: { kind: "int", bits: 8, signed: false },
+  uint16: { kind: "int", bits: 16, signed: false },
+  uint32: { kind: "int", bits: 32, signed: false },
+  uint64: { kind: "int", bits: 64, signed: false },
+  bool: { kind: "bool" },
+};
+
+/** True when every value of `from` is exactly representable in `to`. */
+export function isLosslessCast(from: string, to: string): boolean {
+  const a = NUMERIC[from];
+  const b = NUMERIC[to];
+  if (a === undefined || b === undefined) return false;
+  if (from === to) return true;
+  if (a.kind === "bool") return true;
+  if (b.kind === "bool") return false;
+  if (a.kind === "float") return b.kind === "float" && b.mant >= a.mant && b.exp >= a.exp;
+  if (b.kind === "float") return b.mant >= a.bits - (a.signed ? 1 : 0);
+  if (a.signed && !b.signed) return false;
+  return b.bits - (b.signed ? 1 : 0) >= a.bits - (a.signed ? 1 : 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Planning (types only)
+
+/**
+ * The type a transform produces from `input`.
+ * @throws TransformError saying why the transform cannot apply
+ */
+export function planTransform(t: Transform, input: TensorType): TensorType {
+  const { shape, dtype } = input;
+  const rank = shape.length;
+  switch (t.op) {
+    case "transpose": {
+      const sorted = [...t.perm].sort((a, b) => a - b);
+      if (t.perm.length !== rank || sorted.some((v, i) => v !== i)) {
+        throw new TransformError(`perm [${t.perm.join(", ")}] is not a permutation of the ${rank} axes of ${fmt(input)}`);
+      }
+      return { dtype, shape: t.perm.map((p) => shape[p] as number) };
+    }
+    case "reshape": {
+      const n = numElements(shape);
+      const unknown = t.shape.filter((d) => d === -1).length;
+      if (unknown > 1 || t.shape.some((d) => d < -1 || !Number.isInteger(d))) {
+        throw new TransformError(`reshape to [${t.shape.join(", ")}]: only one -1 and no other negative sizes are allowed`);
+      }
+      const known = t.shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+      const out = t.shape.map((d) => (d === -1 ? (known === 0 ? 0 : n / known) : d));
+      if (out.some((d) => !Number.isInteger(d)) || numElements(out) !== n) {
+        throw new TransformError(`cannot reshape ${fmt(input)} (${n} elements) to [${t.shape.join(", ")}]`);
+      }
+      return { dtype, shape: out };
+    }
+    case "cast": {
+      const to = dtypeFromName(t.to);
+      if (NUMERIC[dtype.name] === undefined || NUMERIC[to.name] === undefined) {
+        throw new TransformError(`cannot cast ${dtype.name} to ${to.name}: only real numeric and bool dtypes cast`);
+      }
+      if (!t.allowLossy && !isLosslessCast(dtype.name, to.name)) {
+        throw new TransformError(`cast ${dtype.name} → ${to.name} can lose information; add "allowLossy": true to accept rounding`);
+      }
+      return { dtype: to, shape };
+    }
+    case "slice": {
+      if (t.begin.length !== rank || t.size.length !== rank) {
+        throw new TransformError(`slice begin/size need ${rank} entries for ${fmt(input)}`);
+      }
+      const out = t.size.map((s, i) => {
+        const b = t.begin[i] as number;
+        const d = shape[i] as number;
+        const len = s === -1 ? d - b : s;
+        if (b < 0 || len < 0 || b + len > d) throw new TransformError(`slice begin ${b} size ${s} is out of range for dimension ${i} of ${fmt(input)}`);
+        return len;
+      });
+      return { dtype, shape: out };
+    }
+    case "split": {
+      const a = axisOf(t.axis, rank, "split");
+      const d = shape[a] as number;
+      if (t.parts < 1 || d % t.parts !== 0) throw new TransformError(`dimension ${a} of ${fmt(input)} (${d}) does not split into ${t.parts} equal parts`);
+      if (t.index < 0 || t.index >= t.parts) throw new TransformError(`split index ${t.index} is out of range for ${t.parts} parts`);
+      return { dtype, shape: shape.map((v, i) => (i === a ? d / t.parts : v)) };
+    }
+    case "squeeze": {
+      const axes = t.axis === undefined ? shape.flatMap((d, i) => (d === 1 ? [i] : [])) : (Array.isArray(t.axis) ? t.axis : [t.axis]).map((x) => axisOf(x as number, rank, "squeeze"));
+      for (const a of axes) if (shape[a] !== 1) throw new TransformError(`cannot squeeze dimension ${a} of ${fmt(input)}: its size is not 1`);
+      return { dtype, shape: shape.filter((_, i) => !axes.includes(i)) };
+    }
+    case "expandDims": {
+      const a = t.axis < 0 ? t.axis + rank + 1 : t.axis;
+      if (!Number.isInteger(a) || a < 0 || a > rank) throw new TransformError(`expandDims axis ${t.axis} is out of range for rank ${rank}`);
+      return { dtype, shape: [...shape.slice(0, a), 1, ...shape.slice(a)] };
+    }
+  }
+}
+
+/**
+ * The type `tf.concat(inputs, axis)` produces.
+ * @throws TransformError for different dtypes, ranks or non-axis dimensions
+ */
+export function planConcat(inputs: readonly TensorType[], axis: number): TensorType {
+  const first = inputs[0];
+  if (first === undefined) throw new TransformError("concat needs at least one source");
+  const a = axisOf(axis, first.shape.length, "concat");
+  for (const t of inputs) {
+    if (t.dtype !== first.dtype) throw new TransformError(`cannot concat ${fmt(t)} with ${fmt(first)}: dtypes differ`);
+    if (t.shape.length !== first.shape.length || t.shape.some((d, i) => i !== a && d !== first.shape[i])) {
+      throw new TransformError(`cannot concat ${fmt(t)} with ${fmt(first)} on axis ${a}`);
+    }
+  }
+  return { dtype: first.dtype, shape: first.shape.map((d, i) => (i === a ? inputs.reduce((s, t) => s + (t.shape[i] as number), 0) : d)) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Application
+
+function strides(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i] as number;
+  }
+  return s;
+}
+
+/**
+ * Copies a strided view of `src` into a dense row-major output: output element at multi-index
+ * `i` comes from source element `offset + Σ i[k]·srcStrides[k]`. Rows of the innermost
+ * dimension are copied as one block when contiguous in the source.
+ */
+function gather(src: Uint8Array, item: number, outShape: readonly number[], srcStrides: readonly number[], offset: number): Uint8Array {
+  const n = numElements(outShape);
+  const out = new Uint8Array(n * item);
+  if (n === 0) return out;
+  const rank = outShape.length;
+  if (rank === 0) {
+    out.set(src.subarray(offset * item, offset * item + item));
+    return out;
+  }
+  const inner = outShape[rank - 1] as number;
+  const innerStride = srcStrides[rank - 1] as number;
+  const idx = new Array<number>(rank).fill(0);
+  let base = offset;
+  let o = 0;
+  for (;;) {
+    if (innerStride === 1) {
+      out.set(src.subarray(base * item, (base + inner) * item), o);
+      o += inner * item;
+    } else if (item === 4 && src.byteOffset % 4 === 0) {
+      const s32 = new Uint32Array(src.buffer, src.byteOffset, src.length / 4);
+      const o32 = new Uint32Array(out.buffer, o, inner);
+      for (let j = 0, p = base; j < inner; j++, p += innerStride) o32[j] = s32[p] as number;
+      o += inner * 4;
+    } else {
+      for (let j = 0, p = base; j < inner; j++, p += innerStride) {
+        out.set(src.subarray(p * item, p * item + item), o);
+        o += item;
+      }
+    }
+    let d = rank - 2;
+    while (d >= 0) {
+      idx[d] = (idx[d] as number) + 1;
+      base += srcStrides[d] as number;
+      if ((idx[d] as number) < (outShape[d] as number)) break;
+      base -= (idx[d] as number) * (srcStrides[d] as number);
+      idx[d] = 0;
+      d--;
+    }
+    if (d < 0) return out;
+  }
+}
+
+function aligned(t: FixedTensor): Uint8Array {
+  return t.data.byteOffset % 8 === 0 ? t.data : t.data.slice();
+}
+
+/** Element `i` of `t` as a number (bigint for 64-bit integers). */
+function readNum(view: DataView, dtype: string, i: number): number | bigint {
+  switch (dtype) {
+    case "float16":
+      return getFloat16(view, i * 2, true);
+    case "bfloat16":
+      return new Float32Array(new Uint32Array([view.getUint16(i * 2, true) << 16]).buffer)[0] as number;
+    case "float32":
+      return view.getFloat32(i * 4, true);
+    case "float64":
+      return view.getFloat64(i * 8, true);
+    case "int8":
+      return view.getInt8(i);
+    case "uint8":
+      return view.getUint8(i);
+    case "int16":
+      return view.getInt16(i * 2, true);
+    case "uint16":
+      return view.getUint16(i * 2, true);
+    case "int32":
+      return view.getInt32(i * 4, true);
+    case "uint32":
+      return view.getUint32(i * 4, true);
+    case "int64":
+      return view.getBigInt64(i * 8, true);
+    case "uint64":
+      return view.getBigUint64(i * 8, true);
+    default:
+      return view.getUint8(i) !== 0 ? 1 : 0;
+  }
+}
+
+/** float32 → bfloat16 bits, round to nearest even (NaN kept quiet). */
+function toBfloat16Bits(v: number): number {
+  const bits = new Uint32Array(new Float32Array([v]).buffer)[0] as number;
+  if (Number.isNaN(v)) return ((bits >>> 16) | 0x40) & 0xffff;
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+function writeNum(view: DataView, dtype: string, i: number, v: number | bigint): void {
+  const num = typeof v === "bigint" ? Number(v) : v;
+  const int = (lo: number, hi: number) => (Number.isNaN(num) ? 0 : Math.min(hi, Math.max(lo, Math.trunc(num))));
+  switch (dtype) {
+    case "float16":
+      setFloat16(view, i * 2, f16round(num), true);
+      return;
+    case "bfloat16":
+      view.setUint16(i * 2, toBfloat16Bits(Math.fround(num)), true);
+      return;
+    case "float32":
+      view.setFloat32(i * 4, num, true);
+      return;
+    case "float64":
+      view.setFloat64(i * 8, num, true);
+      return;
+    case "int8":
+      view.setInt8(i, int(-128, 127));
+      return;
+    case "uint8":
+      view.setUint8(i, int(0, 255));
+      return;
+    case "int16":
+      view.setInt16(i * 2, int(-32768, 32767), true);
+      return;
+    case "uint16":
+      view.setUint16(i * 2, int(0, 65535), true);
+      return;
+    case "int32":
+      view.setInt32(i * 4, int(-(2 ** 31), 2 ** 31 - 1), true);
+      return;
+    case "uint32":
+      view.setUint32(i * 4, int(0, 2 ** 32 - 1), true);
+      return;
+    case "int64":
+      // 2^63 - 1024 is the largest double below 2^63.
+      view.setBigInt64(i * 8, typeof v === "bigint" ? BigInt.asIntN(64, v) : BigInt(int(-(2 ** 63), 2 ** 63 - 1024)), true);
+      return;
+    case "uint64":
+      view.setBigUint64(i * 8, typeof v === "bigint" ? BigInt.asUintN(64, v) : BigInt(int(0, 2 ** 64 - 2048)), true);
+      return;
+    default:
+      view.setUint8(i, num !== 0 ? 1 : 0);
+  }
+}
+
+/**
+ * Applies `t` to `input`. Call {@link planTransform} first: this assumes the plan succeeded.
+ * @returns a new tensor (or a view of the input's bytes for reshape/squeeze/expandDims)
+ */
+export function applyTransform(t: Transform, input: FixedTensor): FixedTensor {
+  const out = planTransform(t, input);
+  const item = input.dtype.itemSize as number;
+  switch (t.op) {
+    case "reshape":
+    case "squeeze":
+    case "expandDims":
+      return { ...input, shape: out.shape };
+    case "transpose": {
+      const s = strides(input.shape);
+      return { kind: "fixed", dtype: input.dtype, shape: out.shape, data: gather(aligned(input), item, out.shape, t.perm.map((p) => s[p] as number), 0) };
+    }
+    case "slice": {
+      const s = strides(input.shape);
+      const offset = t.begin.reduce((a, b, i) => a + b * (s[i] as number), 0);
+      return { kind: "fixed", dtype: input.dtype, shape: out.shape, data: gather(input.data, item, out.shape, s, offset) };
+    }
+    case "split": {
+      const a = axisOf(t.axis, input.shape.length, "split");
+      const s = strides(input.shape);
+      const offset = t.index * (out.shape[a] as number) * (s[a] as number);
+      return { kind: "fixed", dtype: input.dtype, shape: out.shape, data: gather(input.data, item, out.shape, s, offset) };
+    }
+    case "cast": {
+      if (out.dtype === input.dtype) return input;
+      const n = numElements(input.shape);
+      const src = new DataView(input.data.buffer, input.data.byteOffset, input.data.byteLength);
+      const data = new Uint8Array(n * (out.dtype.itemSize as number));
+      const dst = new DataView(data.buffer);
+      for (let i = 0; i < n; i++) writeNum(dst, out.dtype.name, i, readNum(src, input.dtype.name, i));
+      return { kind: "fixed", dtype: out.dtype, shape: out.shape, data };
+    }
+  }
+}
+
+/** `tf.concat(inputs, axis)`. Call {@link planConcat} first. */
+export function applyConcat(inputs: readonly FixedTensor[], axis: number): FixedTensor {
+  const out = planConcat(inputs, axis);
+  const first = inputs[0] as FixedTensor;
+  const a = axisOf(axis, first.shape.length, "concat");
+  const item = first.dtype.itemSize as number;
+  // Rows: the product of dims before the axis; each input contributes a contiguous chunk per row.
+  const rows = first.shape.slice(0, a).reduce((x, y) => x * y, 1);
+  const chunk = (t: FixedTensor) => t.shape.slice(a).reduce((x, y) => x * y, 1) * item;
+  const data = new Uint8Array(numElements(out.shape) * item);
+  let o = 0;
+  for (let r = 0; r < rows; r++) {
+    for (const t of inputs) {
+      const c = chunk(t);
+      data.set(t.data.subarray(r * c, (r + 1) * c), o);
+      o += c;
+    }
+  }
+  return { kind: "fixed", dtype: out.dtype, shape: out.shape, data };
+}
+
+/** True for dtypes transforms can handle (fixed-size). */
+export function transformable(d: DTypeInfo): boolean {
+  return isFixedSize(d);
+}
