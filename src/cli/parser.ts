@@ -9,6 +9,7 @@ import yargs, { type Argv } from "yargs";
 import { TfckptError, UsageError } from "../errors.js";
 import { graphCommand } from "./commands/graph.js";
 import { inspectCommand } from "./commands/inspect.js";
+import { migrateCommand } from "./commands/migrate.js";
 import { rewriteCommand } from "./commands/rewrite.js";
 import type { CliIO } from "./io.js";
 
@@ -21,12 +22,14 @@ export interface CommandModule<A> {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: commands have different argument types
-const COMMANDS: ReadonlyArray<CommandModule<any>> = [inspectCommand, graphCommand, rewriteCommand];
+const COMMANDS: ReadonlyArray<CommandModule<any>> = [
+  inspectCommand,
+  migrateCommand,
+  graphCommand,
+  rewriteCommand,
+];
 
-/** Exit codes. */
-export const EXIT_OK = 0;
-export const EXIT_CHECK_FAILED = 1;
-export const EXIT_USAGE = 2;
+import { EXIT_OK, EXIT_USAGE } from "./exit.js";
 
 /**
  * Runs the CLI on `argv` (without `node` and the script) and returns the exit code.

@@ -264,6 +264,8 @@ interface TreeNode {
   readonly children: Array<[string, TreeNode]>;
   readonly variable?: VariableSpec;
   readonly names: readonly string[];
+  /** `"$name"` of an object: the TF name of an optimizer, used in default slot full names. */
+  readonly optimizerName?: string;
 }
 
 function isVariable(v: unknown): v is VariableSpec {
@@ -278,7 +280,8 @@ function toTree(obj: Record<string, unknown>, names: readonly string[], jsonPath
     if (isVariable(v)) children.push([k, { jsonPath: p, children: [], variable: v, names: [...names, k] }]);
     else children.push([k, toTree(v as Record<string, unknown>, [...names, k], p)]);
   }
-  return { jsonPath, children, names };
+  const name = obj.$name;
+  return { jsonPath, children, names, ...(typeof name === "string" ? { optimizerName: name } : {}) };
 }
 
 /** Options of {@link targetFromJson} for the authoring form. */
@@ -370,7 +373,9 @@ function fromAuthoring(doc: Record<string, unknown>, options: AuthoringOptions, 
         const v = variable.variable as VariableSpec;
         const slotId = nodes.length;
         const varPath = objectPathToString(variable.names);
-        const optName = opt.names.at(-1) ?? "optimizer";
+        // Keras names slots `<optimizer name>/<variable name>/<slot>`; the optimizer object may give
+        // its name as "$name" (e.g. "Adam"), else its local name is used.
+        const optName = opt.optimizerName ?? opt.names.at(-1) ?? "optimizer";
         nodes.push({
           children: [],
           attributes: [

@@ -39,14 +39,18 @@ const fmt = (t: TensorType) => `${t.dtype.name}[${t.shape.join(", ")}]`;
 
 function axisOf(axis: number, rank: number, what: string): number {
   const a = axis < 0 ? axis + rank : axis;
-  if (!Number.isInteger(a) || a < 0 || a >= rank) throw new TransformError(`${what} axis ${axis} is out of range for rank ${rank}`);
+  if (!Number.isInteger(a) || a < 0 || a >= rank)
+    throw new TransformError(`${what} axis ${axis} is out of range for rank ${rank}`);
   return a;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Cast rules
 
-type Num = { kind: "float"; mant: number; exp: number } | { kind: "int"; bits: number; signed: boolean } | { kind: "bool" };
+type Num =
+  | { kind: "float"; mant: number; exp: number }
+  | { kind: "int"; bits: number; signed: boolean }
+  | { kind: "bool" };
 
 /** Exactness class of each castable dtype (mantissa bits incl. implicit; exponent range). */
 const NUMERIC: Record<string, Num> = {
@@ -93,7 +97,9 @@ export function planTransform(t: Transform, input: TensorType): TensorType {
     case "transpose": {
       const sorted = [...t.perm].sort((a, b) => a - b);
       if (t.perm.length !== rank || sorted.some((v, i) => v !== i)) {
-        throw new TransformError(`perm [${t.perm.join(", ")}] is not a permutation of the ${rank} axes of ${fmt(input)}`);
+        throw new TransformError(
+          `perm [${t.perm.join(", ")}] is not a permutation of the ${rank} axes of ${fmt(input)}`,
+        );
       }
       return { dtype, shape: t.perm.map((p) => shape[p] as number) };
     }
@@ -101,7 +107,9 @@ export function planTransform(t: Transform, input: TensorType): TensorType {
       const n = numElements(shape);
       const unknown = t.shape.filter((d) => d === -1).length;
       if (unknown > 1 || t.shape.some((d) => d < -1 || !Number.isInteger(d))) {
-        throw new TransformError(`reshape to [${t.shape.join(", ")}]: only one -1 and no other negative sizes are allowed`);
+        throw new TransformError(
+          `reshape to [${t.shape.join(", ")}]: only one -1 and no other negative sizes are allowed`,
+        );
       }
       const known = t.shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
       const out = t.shape.map((d) => (d === -1 ? (known === 0 ? 0 : n / known) : d));
@@ -113,10 +121,14 @@ export function planTransform(t: Transform, input: TensorType): TensorType {
     case "cast": {
       const to = dtypeFromName(t.to);
       if (NUMERIC[dtype.name] === undefined || NUMERIC[to.name] === undefined) {
-        throw new TransformError(`cannot cast ${dtype.name} to ${to.name}: only real numeric and bool dtypes cast`);
+        throw new TransformError(
+          `cannot cast ${dtype.name} to ${to.name}: only real numeric and bool dtypes cast`,
+        );
       }
       if (!t.allowLossy && !isLosslessCast(dtype.name, to.name)) {
-        throw new TransformError(`cast ${dtype.name} → ${to.name} can lose information; add "allowLossy": true to accept rounding`);
+        throw new TransformError(
+          `cast ${dtype.name} → ${to.name} can lose information; add "allowLossy": true to accept rounding`,
+        );
       }
       return { dtype: to, shape };
     }
@@ -128,7 +140,10 @@ export function planTransform(t: Transform, input: TensorType): TensorType {
         const b = t.begin[i] as number;
         const d = shape[i] as number;
         const len = s === -1 ? d - b : s;
-        if (b < 0 || len < 0 || b + len > d) throw new TransformError(`slice begin ${b} size ${s} is out of range for dimension ${i} of ${fmt(input)}`);
+        if (b < 0 || len < 0 || b + len > d)
+          throw new TransformError(
+            `slice begin ${b} size ${s} is out of range for dimension ${i} of ${fmt(input)}`,
+          );
         return len;
       });
       return { dtype, shape: out };
@@ -136,18 +151,28 @@ export function planTransform(t: Transform, input: TensorType): TensorType {
     case "split": {
       const a = axisOf(t.axis, rank, "split");
       const d = shape[a] as number;
-      if (t.parts < 1 || d % t.parts !== 0) throw new TransformError(`dimension ${a} of ${fmt(input)} (${d}) does not split into ${t.parts} equal parts`);
-      if (t.index < 0 || t.index >= t.parts) throw new TransformError(`split index ${t.index} is out of range for ${t.parts} parts`);
+      if (t.parts < 1 || d % t.parts !== 0)
+        throw new TransformError(
+          `dimension ${a} of ${fmt(input)} (${d}) does not split into ${t.parts} equal parts`,
+        );
+      if (t.index < 0 || t.index >= t.parts)
+        throw new TransformError(`split index ${t.index} is out of range for ${t.parts} parts`);
       return { dtype, shape: shape.map((v, i) => (i === a ? d / t.parts : v)) };
     }
     case "squeeze": {
-      const axes = t.axis === undefined ? shape.flatMap((d, i) => (d === 1 ? [i] : [])) : (Array.isArray(t.axis) ? t.axis : [t.axis]).map((x) => axisOf(x as number, rank, "squeeze"));
-      for (const a of axes) if (shape[a] !== 1) throw new TransformError(`cannot squeeze dimension ${a} of ${fmt(input)}: its size is not 1`);
+      const axes =
+        t.axis === undefined
+          ? shape.flatMap((d, i) => (d === 1 ? [i] : []))
+          : (Array.isArray(t.axis) ? t.axis : [t.axis]).map((x) => axisOf(x as number, rank, "squeeze"));
+      for (const a of axes)
+        if (shape[a] !== 1)
+          throw new TransformError(`cannot squeeze dimension ${a} of ${fmt(input)}: its size is not 1`);
       return { dtype, shape: shape.filter((_, i) => !axes.includes(i)) };
     }
     case "expandDims": {
       const a = t.axis < 0 ? t.axis + rank + 1 : t.axis;
-      if (!Number.isInteger(a) || a < 0 || a > rank) throw new TransformError(`expandDims axis ${t.axis} is out of range for rank ${rank}`);
+      if (!Number.isInteger(a) || a < 0 || a > rank)
+        throw new TransformError(`expandDims axis ${t.axis} is out of range for rank ${rank}`);
       return { dtype, shape: [...shape.slice(0, a), 1, ...shape.slice(a)] };
     }
   }
@@ -162,12 +187,16 @@ export function planConcat(inputs: readonly TensorType[], axis: number): TensorT
   if (first === undefined) throw new TransformError("concat needs at least one source");
   const a = axisOf(axis, first.shape.length, "concat");
   for (const t of inputs) {
-    if (t.dtype !== first.dtype) throw new TransformError(`cannot concat ${fmt(t)} with ${fmt(first)}: dtypes differ`);
+    if (t.dtype !== first.dtype)
+      throw new TransformError(`cannot concat ${fmt(t)} with ${fmt(first)}: dtypes differ`);
     if (t.shape.length !== first.shape.length || t.shape.some((d, i) => i !== a && d !== first.shape[i])) {
       throw new TransformError(`cannot concat ${fmt(t)} with ${fmt(first)} on axis ${a}`);
     }
   }
-  return { dtype: first.dtype, shape: first.shape.map((d, i) => (i === a ? inputs.reduce((s, t) => s + (t.shape[i] as number), 0) : d)) };
+  return {
+    dtype: first.dtype,
+    shape: first.shape.map((d, i) => (i === a ? inputs.reduce((s, t) => s + (t.shape[i] as number), 0) : d)),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,7 +217,13 @@ function strides(shape: readonly number[]): number[] {
  * `i` comes from source element `offset + Σ i[k]·srcStrides[k]`. Rows of the innermost
  * dimension are copied as one block when contiguous in the source.
  */
-function gather(src: Uint8Array, item: number, outShape: readonly number[], srcStrides: readonly number[], offset: number): Uint8Array {
+function gather(
+  src: Uint8Array,
+  item: number,
+  outShape: readonly number[],
+  srcStrides: readonly number[],
+  offset: number,
+): Uint8Array {
   const n = numElements(outShape);
   const out = new Uint8Array(n * item);
   if (n === 0) return out;
@@ -275,7 +310,8 @@ function toBfloat16Bits(v: number): number {
 
 function writeNum(view: DataView, dtype: string, i: number, v: number | bigint): void {
   const num = typeof v === "bigint" ? Number(v) : v;
-  const int = (lo: number, hi: number) => (Number.isNaN(num) ? 0 : Math.min(hi, Math.max(lo, Math.trunc(num))));
+  const int = (lo: number, hi: number) =>
+    Number.isNaN(num) ? 0 : Math.min(hi, Math.max(lo, Math.trunc(num)));
   switch (dtype) {
     case "float16":
       setFloat16(view, i * 2, f16round(num), true);
@@ -309,10 +345,18 @@ function writeNum(view: DataView, dtype: string, i: number, v: number | bigint):
       return;
     case "int64":
       // 2^63 - 1024 is the largest double below 2^63.
-      view.setBigInt64(i * 8, typeof v === "bigint" ? BigInt.asIntN(64, v) : BigInt(int(-(2 ** 63), 2 ** 63 - 1024)), true);
+      view.setBigInt64(
+        i * 8,
+        typeof v === "bigint" ? BigInt.asIntN(64, v) : BigInt(int(-(2 ** 63), 2 ** 63 - 1024)),
+        true,
+      );
       return;
     case "uint64":
-      view.setBigUint64(i * 8, typeof v === "bigint" ? BigInt.asUintN(64, v) : BigInt(int(0, 2 ** 64 - 2048)), true);
+      view.setBigUint64(
+        i * 8,
+        typeof v === "bigint" ? BigInt.asUintN(64, v) : BigInt(int(0, 2 ** 64 - 2048)),
+        true,
+      );
       return;
     default:
       view.setUint8(i, num !== 0 ? 1 : 0);
@@ -333,18 +377,39 @@ export function applyTransform(t: Transform, input: FixedTensor): FixedTensor {
       return { ...input, shape: out.shape };
     case "transpose": {
       const s = strides(input.shape);
-      return { kind: "fixed", dtype: input.dtype, shape: out.shape, data: gather(aligned(input), item, out.shape, t.perm.map((p) => s[p] as number), 0) };
+      return {
+        kind: "fixed",
+        dtype: input.dtype,
+        shape: out.shape,
+        data: gather(
+          aligned(input),
+          item,
+          out.shape,
+          t.perm.map((p) => s[p] as number),
+          0,
+        ),
+      };
     }
     case "slice": {
       const s = strides(input.shape);
       const offset = t.begin.reduce((a, b, i) => a + b * (s[i] as number), 0);
-      return { kind: "fixed", dtype: input.dtype, shape: out.shape, data: gather(input.data, item, out.shape, s, offset) };
+      return {
+        kind: "fixed",
+        dtype: input.dtype,
+        shape: out.shape,
+        data: gather(input.data, item, out.shape, s, offset),
+      };
     }
     case "split": {
       const a = axisOf(t.axis, input.shape.length, "split");
       const s = strides(input.shape);
       const offset = t.index * (out.shape[a] as number) * (s[a] as number);
-      return { kind: "fixed", dtype: input.dtype, shape: out.shape, data: gather(input.data, item, out.shape, s, offset) };
+      return {
+        kind: "fixed",
+        dtype: input.dtype,
+        shape: out.shape,
+        data: gather(input.data, item, out.shape, s, offset),
+      };
     }
     case "cast": {
       if (out.dtype === input.dtype) return input;

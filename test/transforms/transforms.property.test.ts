@@ -2,13 +2,24 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { dtypeFromName } from "../../src/dtypes.js";
 import type { FixedTensor } from "../../src/tensor.js";
-import { applyConcat, applyTransform, isLosslessCast, planTransform, TransformError } from "../../src/transforms/index.js";
+import {
+  applyConcat,
+  applyTransform,
+  isLosslessCast,
+  planTransform,
+  TransformError,
+} from "../../src/transforms/index.js";
 
 const F32 = dtypeFromName("float32");
 
 function f32(shape: number[], values?: number[]): FixedTensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  return { kind: "fixed", dtype: F32, shape, data: new Uint8Array(new Float32Array(values ?? Array.from({ length: n }, (_, i) => i)).buffer) };
+  return {
+    kind: "fixed",
+    dtype: F32,
+    shape,
+    data: new Uint8Array(new Float32Array(values ?? Array.from({ length: n }, (_, i) => i)).buffer),
+  };
 }
 const values = (t: FixedTensor) => [...new Float32Array(t.data.slice().buffer)];
 
@@ -16,17 +27,30 @@ const shapeArb = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLen
 
 describe("transpose", () => {
   it("matches the definition on a 2-D example", () => {
-    expect(values(applyTransform({ op: "transpose", perm: [1, 0] }, f32([2, 3])))).toEqual([0, 3, 1, 4, 2, 5]);
+    expect(values(applyTransform({ op: "transpose", perm: [1, 0] }, f32([2, 3])))).toEqual([
+      0, 3, 1, 4, 2, 5,
+    ]);
   });
   it("the inverse permutation restores the tensor", () => {
     fc.assert(
-      fc.property(shapeArb.chain((s) => fc.tuple(fc.constant(s), fc.shuffledSubarray([...s.keys()], { minLength: s.length, maxLength: s.length }))), ([shape, perm]) => {
-        const t = f32(shape);
-        const inv = perm.map((_, i) => perm.indexOf(i));
-        const back = applyTransform({ op: "transpose", perm: inv }, applyTransform({ op: "transpose", perm }, t));
-        expect(back.shape).toEqual(shape);
-        expect(values(back)).toEqual(values(t));
-      }),
+      fc.property(
+        shapeArb.chain((s) =>
+          fc.tuple(
+            fc.constant(s),
+            fc.shuffledSubarray([...s.keys()], { minLength: s.length, maxLength: s.length }),
+          ),
+        ),
+        ([shape, perm]) => {
+          const t = f32(shape);
+          const inv = perm.map((_, i) => perm.indexOf(i));
+          const back = applyTransform(
+            { op: "transpose", perm: inv },
+            applyTransform({ op: "transpose", perm }, t),
+          );
+          expect(back.shape).toEqual(shape);
+          expect(values(back)).toEqual(values(t));
+        },
+      ),
     );
   });
   it("element (i, j, k) moves to its permuted index", () => {
@@ -34,7 +58,9 @@ describe("transpose", () => {
     const out = applyTransform({ op: "transpose", perm: [2, 0, 1] }, t);
     expect(out.shape).toEqual([4, 2, 3]);
     const v = values(out);
-    for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) expect(v[k * 6 + i * 3 + j]).toBe(i * 12 + j * 4 + k);
+    for (let i = 0; i < 2; i++)
+      for (let j = 0; j < 3; j++)
+        for (let k = 0; k < 4; k++) expect(v[k * 6 + i * 3 + j]).toBe(i * 12 + j * 4 + k);
   });
 });
 
@@ -44,8 +70,12 @@ describe("reshape, squeeze, expandDims", () => {
     expect(p.shape).toEqual([768, 12, 64]);
   });
   it("refuses sizes that do not match", () => {
-    expect(() => planTransform({ op: "reshape", shape: [5, -1] }, { dtype: F32, shape: [4, 3] })).toThrow(TransformError);
-    expect(() => planTransform({ op: "squeeze", axis: 0 }, { dtype: F32, shape: [2, 1] })).toThrow(/size is not 1/);
+    expect(() => planTransform({ op: "reshape", shape: [5, -1] }, { dtype: F32, shape: [4, 3] })).toThrow(
+      TransformError,
+    );
+    expect(() => planTransform({ op: "squeeze", axis: 0 }, { dtype: F32, shape: [2, 1] })).toThrow(
+      /size is not 1/,
+    );
   });
   it("squeeze and expandDims are inverses", () => {
     const t = f32([3, 1, 2]);
@@ -64,14 +94,18 @@ describe("slice, split, concat", () => {
         const s = [...shape];
         s[axis] = (s[axis] as number) * parts;
         const t = f32(s);
-        const pieces = Array.from({ length: parts }, (_, index) => applyTransform({ op: "split", axis, parts, index }, t));
+        const pieces = Array.from({ length: parts }, (_, index) =>
+          applyTransform({ op: "split", axis, parts, index }, t),
+        );
         expect(values(applyConcat(pieces, axis))).toEqual(values(t));
       }),
     );
   });
   it("slice picks the sub-block", () => {
     const t = f32([3, 4]);
-    expect(values(applyTransform({ op: "slice", begin: [1, 1], size: [2, -1] }, t))).toEqual([5, 6, 7, 9, 10, 11]);
+    expect(values(applyTransform({ op: "slice", begin: [1, 1], size: [2, -1] }, t))).toEqual([
+      5, 6, 7, 9, 10, 11,
+    ]);
   });
 });
 
@@ -84,14 +118,19 @@ describe("cast", () => {
     expect(isLosslessCast("float32", "float16")).toBe(false);
     expect(isLosslessCast("uint8", "int16")).toBe(true);
     expect(isLosslessCast("int8", "uint8")).toBe(false);
-    expect(() => planTransform({ op: "cast", to: "float16" }, { dtype: F32, shape: [] })).toThrow(/allowLossy/);
+    expect(() => planTransform({ op: "cast", to: "float16" }, { dtype: F32, shape: [] })).toThrow(
+      /allowLossy/,
+    );
   });
   it("rounds to nearest even for float16 and bfloat16", () => {
     const t = f32([4], [1, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 65520]);
     const h = applyTransform({ op: "cast", to: "float16", allowLossy: true }, t);
     const hv = new DataView(h.data.buffer);
     expect([0, 1, 2, 3].map((i) => hv.getUint16(i * 2, true))).toEqual([0x3c00, 0x3c00, 0x3c02, 0x7c00]);
-    const b = applyTransform({ op: "cast", to: "bfloat16", allowLossy: true }, f32([3], [1, 1 + 2 ** -8, 1 + 3 * 2 ** -8]));
+    const b = applyTransform(
+      { op: "cast", to: "bfloat16", allowLossy: true },
+      f32([3], [1, 1 + 2 ** -8, 1 + 3 * 2 ** -8]),
+    );
     const bv = new DataView(b.data.buffer);
     expect([0, 1, 2].map((i) => bv.getUint16(i * 2, true))).toEqual([0x3f80, 0x3f80, 0x3f82]);
   });
@@ -99,7 +138,10 @@ describe("cast", () => {
     fc.assert(
       fc.property(fc.array(fc.float({ noNaN: true }), { maxLength: 20 }), (xs) => {
         const t = f32([xs.length], xs);
-        const back = applyTransform({ op: "cast", to: "float32", allowLossy: true }, applyTransform({ op: "cast", to: "float64" }, t));
+        const back = applyTransform(
+          { op: "cast", to: "float32", allowLossy: true },
+          applyTransform({ op: "cast", to: "float64" }, t),
+        );
         expect(back.data).toEqual(t.data);
       }),
     );

@@ -1,0 +1,115 @@
+/**
+ * `tfckpt migrate`: write the TF2 object-based checkpoint a model restores with `assert_consumed()`,
+ * from an old checkpoint and an assignment map, and report what was done.
+ *
+ * @module
+ */
+import { writeFileSync } from "node:fs";
+import type { Argv } from "yargs";
+import { migrate } from "../../migrate.js";
+import { renderMigrationSummary } from "../../report/migration.js";
+import { EXIT_CHECK_FAILED, EXIT_OK } from "../exit.js";
+import { type CliIO, progressBar } from "../io.js";
+import type { CommandModule } from "../parser.js";
+
+interface Args {
+  source: string;
+  target: string;
+  mapping: string;
+  output: string | undefined;
+  report: string | undefined;
+  json: boolean;
+  dryRun: boolean;
+  force: boolean;
+  keepUnmapped: boolean;
+  allowPartial: boolean;
+  saveCounter: boolean;
+  shards: number;
+  state: boolean;
+}
+
+/** The `migrate` command. */
+export const migrateCommand: CommandModule<Args> = {
+  command: "migrate",
+  describe:
+    "Write a TF2 object-based checkpoint from an old checkpoint, a target graph and an assignment map",
+  builder: (y: Argv) =>
+    y
+      .option("source", {
+        type: "string",
+        demandOption: true,
+        describe: "the old checkpoint (prefix, directory, V1 file, …)",
+      })
+      .option("target", {
+        type: "string",
+        demandOption: true,
+        describe: "TF2 template checkpoint, or a .json object graph",
+      })
+      .option("mapping", {
+        type: "string",
+        demandOption: true,
+        describe: "assignment map (.json, mappings/assignment-map.schema.json)",
+      })
+      .option("output", { type: "string", describe: "output checkpoint prefix, e.g. out/ckpt-1" })
+      .option("report", { type: "string", describe: "write the full report as JSON to this file" })
+      .option("json", { type: "boolean", default: false, describe: "print the report JSON on stdout" })
+      .option("dry-run", { type: "boolean", default: false, describe: "plan and report; write nothing" })
+      .option("force", {
+        type: "boolean",
+        default: false,
+        describe: "overwrite an existing output checkpoint and state file",
+      })
+      .option("keep-unmapped", {
+        type: "boolean",
+        default: false,
+        describe: "targets the map does not reach keep the template's values",
+      })
+      .option("allow-partial", {
+        type: "boolean",
+        default: false,
+        describe: "write and exit 0 even if assert_consumed would fail",
+      })
+      .option("save-counter", {
+        type: "boolean",
+        default: false,
+        describe: "JSON targets: add save_counter as Checkpoint.save does",
+      })
+      .option("shards", { type: "number", default: 1, describe: "number of data shards to write" })
+      .option("state", {
+        type: "boolean",
+        default: true,
+        describe: "write the directory's `checkpoint` state file (--no-state to skip)",
+      })
+      .check((a) => {
+        if (!a.dryRun && a.output === undefined) throw new Error("--output is required unless --dry-run");
+        return true;
+      }) as unknown as Argv<Args>,
+  handler: async (args, io: CliIO) => {
+    const bar = progressBar(io, "migrate");
+    let report: Awaited<ReturnType<typeof migrate>>;
+    try {
+      report = await migrate({
+        source: args.source,
+        target: args.target,
+        mapping: args.mapping,
+        ...(args.output !== undefined ? { output: args.output } : {}),
+        dryRun: args.dryRun,
+        force: args.force,
+        keepUnmapped: args.keepUnmapped,
+        allowPartial: args.allowPartial,
+        saveCounter: args.saveCounter,
+        shards: args.shards,
+        writeState: args.state,
+        onProgress: bar.onProgress,
+      });
+    } finally {
+      bar.stop();
+    }
+    const json = `${JSON.stringify(report, null, 2)}\n`;
+    if (args.report !== undefined) writeFileSync(args.report, json);
+    if (args.json) io.stdout(json);
+    for (const n of report.notes) io.stderr(`note: ${n}\n`);
+    (args.json ? io.stderr : io.stdout)(renderMigrationSummary(report));
+    return report.verdicts.assertConsumed.passed || args.allowPartial ? EXIT_OK : EXIT_CHECK_FAILED;
+  },
+};

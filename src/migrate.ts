@@ -1,0 +1,249 @@
+/**
+ * `migrate`: the pipeline read → resolve → transform → write → report. Fills a TF2 object graph
+ * (template checkpoint or JSON) from a name-based (or any) checkpoint as an assignment map says,
+ * writes the object-based checkpoint TF2 restores with `assert_consumed()`, and reports exactly
+ * what it did.
+ *
+ * Identity assignments stream byte range to byte range; only tensors with transforms are held in
+ * memory, one at a time.
+ *
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { dataFilename, metaFilename } from "./bundle/naming.js";
+import { BundleReader } from "./bundle/reader.js";
+import { openCheckpoint } from "./checkpoint/open.js";
+import { writeCheckpointState } from "./checkpoint/state.js";
+import type { CheckpointReader } from "./checkpoint/types.js";
+import { dtypeFromName } from "./dtypes.js";
+import { OutputExistsError } from "./errors.js";
+import { loadTarget } from "./graph/load.js";
+import { type TargetAttribute, type TargetGraph, withCheckpointValues } from "./graph/target.js";
+import { type AttributeValue, writeObjectCheckpoint } from "./graph/write.js";
+import { type AssignmentMap, loadAssignmentMap, parseAssignmentMap } from "./mapping/document.js";
+import { type Assignment, resolveAssignments } from "./mapping/resolve.js";
+import { type MigrationReport, reportAssignment } from "./report/migration.js";
+import { computeVerdicts } from "./report/verdicts.js";
+import type { FixedTensor, Tensor } from "./tensor.js";
+import { applyConcat, applyTransform } from "./transforms/index.js";
+
+/** Options of {@link migrate}. */
+export interface MigrateOptions {
+  /** The old checkpoint (anything {@link openCheckpoint} accepts). */
+  readonly source: string;
+  /** A TF2 template checkpoint or a `.json` object graph. */
+  readonly target: string;
+  /** The assignment map: a file path, or an already parsed map / raw document. */
+  readonly mapping: string | AssignmentMap | { readonly assignments?: unknown };
+  /** Output checkpoint prefix; required unless `dryRun`. */
+  readonly output?: string;
+  /** Plan and report only. */
+  readonly dryRun?: boolean;
+  /** Overwrite an existing output checkpoint and state file. */
+  readonly force?: boolean;
+  /** Fill unmapped targets from the template checkpoint's values. */
+  readonly keepUnmapped?: boolean;
+  /** Write the checkpoint even when `assert_consumed` would fail (unassigned targets are left out). */
+  readonly allowPartial?: boolean;
+  /** With a JSON authoring graph: add `save_counter` as `Checkpoint.save` does. */
+  readonly saveCounter?: boolean;
+  /** Write `<dir>/checkpoint` naming the output (default true). */
+  readonly writeState?: boolean;
+  /** Number of data shards (default 1). */
+  readonly shards?: number;
+  /** Progress in attributes written. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+function isParsedMap(m: unknown): m is AssignmentMap {
+  return typeof m === "object" && m !== null && "rules" in m && "ignore" in m;
+}
+
+/** Fills `shape` with `value` in `dtype` (through a float64 tensor and a cast). */
+function constant(value: number, t: TargetAttribute): FixedTensor {
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  const f64 = dtypeFromName("float64");
+  const data = new Uint8Array(new Float64Array(n).fill(value).buffer);
+  const base: FixedTensor = { kind: "fixed", dtype: f64, shape: t.shape, data };
+  return t.dtype === f64 ? base : applyTransform({ op: "cast", to: t.dtype.name, allowLossy: true }, base);
+}
+
+async function valueFor(
+  a: Assignment,
+  source: CheckpointReader,
+  template: CheckpointReader | undefined,
+): Promise<AttributeValue> {
+  const t = a.target;
+  const fromTensor = (x: Tensor): AttributeValue =>
+    x.kind === "string" ? { kind: "string", strings: x.strings } : { kind: "fixed", data: x.data };
+  switch (a.source.kind) {
+    case "value":
+    case "default":
+      return { kind: "fixed", data: constant(a.source.value, t).data };
+    case "template": {
+      const r = template as CheckpointReader;
+      if (
+        r instanceof BundleReader &&
+        t.dtype.itemSize !== undefined &&
+        r.entry(t.checkpointKey)?.proto.slices.length === 0
+      ) {
+        return { kind: "fixed", data: r.streamTensorBytes(t.checkpointKey) };
+      }
+      return fromTensor(await r.readTensor(t.checkpointKey));
+    }
+    case "variables": {
+      const names = a.source.names;
+      const only = names[0] as string;
+      const identity = names.length === 1 && a.transforms.length === 0 && a.source.concatAxis === undefined;
+      if (identity) {
+        // Stream byte range to byte range when the source stores the tensor whole.
+        if (
+          source instanceof BundleReader &&
+          t.dtype.itemSize !== undefined &&
+          source.entry(only)?.proto.slices.length === 0 &&
+          source.header.endianness === "little"
+        ) {
+          return { kind: "fixed", data: source.streamTensorBytes(only) };
+        }
+        return fromTensor(await source.readTensor(only));
+      }
+      const inputs: FixedTensor[] = [];
+      for (const n of names) {
+        const x = await source.readTensor(n);
+        if (x.kind !== "fixed") throw new Error(`${n}: string tensors cannot be transformed`);
+        inputs.push(x);
+      }
+      let x: FixedTensor =
+        a.source.concatAxis !== undefined
+          ? applyConcat(inputs, a.source.concatAxis)
+          : (inputs[0] as FixedTensor);
+      for (const tr of a.transforms) x = applyTransform(tr, x);
+      return { kind: "fixed", data: x.data };
+    }
+  }
+}
+
+/** The target with the attributes of unassigned variables removed (for --allow-partial). */
+function partialTarget(target: TargetGraph, keep: ReadonlySet<TargetAttribute>): TargetGraph {
+  const keys = new Set([...keep].map((a) => a.checkpointKey));
+  const nodes = target.graph.nodes.map((n) => ({
+    ...n,
+    attributes: n.attributes.filter((a) => keys.has(a.checkpointKey)),
+  }));
+  const hadField = target.graph.nodes.every((n) => n.hasCheckpointValues !== undefined);
+  return {
+    graph: { nodes: hadField ? withCheckpointValues(nodes) : nodes },
+    attributes: target.attributes.filter((a) => keep.has(a)),
+  };
+}
+
+/**
+ * Runs a migration and returns its report. Writes only when the result passes
+ * `assert_consumed` (or `allowPartial`), and never over existing files without `force`.
+ * @throws InvalidDocumentError for a bad mapping or graph; OutputExistsError; reader errors
+ */
+export async function migrate(options: MigrateOptions): Promise<MigrationReport> {
+  const map = isParsedMap(options.mapping)
+    ? options.mapping
+    : typeof options.mapping === "string"
+      ? loadAssignmentMap(options.mapping)
+      : parseAssignmentMap(options.mapping);
+  const source = await openCheckpoint(options.source);
+  let template: CheckpointReader | undefined;
+  try {
+    const loaded = await loadTarget(options.target, { saveCounter: options.saveCounter ?? false });
+    template = loaded.template;
+    const { target } = loaded;
+    const resolution = resolveAssignments(map, source.list(), target, {
+      keepUnmapped: options.keepUnmapped ?? false,
+      hasTemplate: template !== undefined,
+    });
+    const verdicts = computeVerdicts({
+      unboundObjects: resolution.unassigned.map((t) => t.prettyName),
+      unresolvedCheckpointValues: resolution.unmatchedSources,
+      boundObjects: resolution.assignments.filter((a) => a.source.kind === "variables").length,
+    });
+    const notes = [...source.notes, ...loaded.notes, ...resolution.notes];
+    const output = options.output;
+    let reason: string | null = null;
+    if (options.dryRun) reason = "dry run";
+    else if (output === undefined) reason = "no output prefix given";
+    else if (!verdicts.assertConsumed.passed && !options.allowPartial)
+      reason = "the result would not pass assert_consumed (use --allow-partial to write it anyway)";
+    else if (resolution.assignments.length === 0)
+      reason = "nothing to write: no target variable was assigned";
+
+    let files: string[] = [];
+    let stateFile: string | null = null;
+    const crcs = new Map<string, number>();
+    if (reason === null && output !== undefined) {
+      const numShards = options.shards ?? 1;
+      const writeState = options.writeState ?? true;
+      const stateFilePath = join(dirname(output), "checkpoint");
+      if (writeState && existsSync(stateFilePath) && !options.force)
+        throw new OutputExistsError(stateFilePath);
+      const byTarget = new Map(resolution.assignments.map((a) => [a.target, a]));
+      const writeTarget =
+        resolution.unassigned.length === 0 ? target : partialTarget(target, new Set(byTarget.keys()));
+      const totalAttrs = writeTarget.attributes.length;
+      await writeObjectCheckpoint(
+        output,
+        writeTarget,
+        (attr) => valueFor(byTarget.get(attr) as Assignment, source, template),
+        {
+          force: options.force ?? false,
+          numShards,
+          shardOf: (attr) =>
+            Math.min(
+              numShards - 1,
+              Math.floor((writeTarget.attributes.indexOf(attr) * numShards) / Math.max(1, totalAttrs)),
+            ),
+          ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+        },
+      );
+      files = [
+        metaFilename(output),
+        ...Array.from({ length: numShards }, (_, i) => dataFilename(output, i, numShards)),
+      ];
+      const written = await BundleReader.open(output);
+      try {
+        for (const a of writeTarget.attributes) {
+          const e = written.entry(a.checkpointKey);
+          if (e !== undefined) crcs.set(a.checkpointKey, e.proto.crc32c);
+        }
+      } finally {
+        await written.close();
+      }
+      if (writeState) stateFile = await writeCheckpointState(output, { force: true });
+    }
+    return {
+      tool: "tfckpt",
+      reportVersion: 1,
+      source: { path: source.path, format: source.format, variables: source.list().length },
+      target: {
+        path: options.target,
+        kind: template !== undefined ? "checkpoint" : "json",
+        variables: target.attributes.length,
+      },
+      mapping: typeof options.mapping === "string" ? options.mapping : "<inline>",
+      output: { prefix: output ?? null, written: reason === null, files, stateFile, reason },
+      verdicts,
+      assignments: resolution.assignments.map((a) => reportAssignment(a, crcs.get(a.target.checkpointKey))),
+      unusedSources: { ignored: resolution.ignoredSources, unmatched: resolution.unmatchedSources },
+      unassignedTargets: resolution.unassigned.map((t) => ({
+        target: t.checkpointKey,
+        object: t.prettyName,
+        fullName: t.fullName,
+        dtype: t.dtype.name,
+        shape: t.shape,
+      })),
+      problems: resolution.problems,
+      rulesNeverFired: resolution.rulesNeverFired.map((index) => ({ index })),
+      notes,
+    };
+  } finally {
+    await source.close();
+    await template?.close();
+  }
+}

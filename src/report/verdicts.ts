@@ -1,0 +1,80 @@
+/**
+ * The verdicts TensorFlow's `CheckpointLoadStatus` assertions would give, in TF's words
+ * (`tensorflow/python/checkpoint/checkpoint.py`: `assert_consumed`,
+ * `assert_existing_objects_matched`, `assert_nontrivial_match`), computed from which target
+ * objects got a value and which checkpoint values were used.
+ *
+ * @module
+ */
+
+/** One assertion's outcome: `message` is TF's AssertionError text when it fails. */
+export interface Verdict {
+  readonly passed: boolean;
+  readonly message: string | null;
+}
+
+/** The three assertions. */
+export interface Verdicts {
+  readonly assertConsumed: Verdict;
+  readonly assertExistingObjectsMatched: Verdict;
+  readonly assertNontrivialMatch: Verdict;
+}
+
+/** What the assertions look at. Names are TF pretty names (`(root).model.kernel`) or checkpoint keys. */
+export interface BindingSummary {
+  /** Python objects (target variables) with no checkpoint value bound. */
+  readonly unboundObjects: readonly string[];
+  /** Checkpoint values (nodes with attributes) that no object consumed. */
+  readonly unresolvedCheckpointValues: readonly string[];
+  /** Attributes present in the checkpoint that the bound object does not have: [object, attribute names]. */
+  readonly unusedAttributes?: ReadonlyArray<readonly [string, readonly string[]]>;
+  /** Number of objects bound besides the root. */
+  readonly boundObjects: number;
+  /** Shown in "Nothing to load" when nothing at all is in the program. */
+  readonly rootName?: string;
+}
+
+const list = (xs: readonly string[]) => `[${xs.map((x) => `'${x}'`).join(", ")}]`;
+
+/** Computes the three verdicts from a binding summary. */
+export function computeVerdicts(b: BindingSummary): Verdicts {
+  const n = b.unboundObjects.length;
+  const existing: Verdict =
+    n === 0
+      ? { passed: true, message: null }
+      : {
+          passed: false,
+          message: `Found ${n} Python objects that were not bound to checkpointed values, likely due to changes in the Python program. Showing ${Math.min(10, n)} of ${n} unmatched objects: ${list(b.unboundObjects.slice(0, 10))}`,
+        };
+  let consumed: Verdict = existing;
+  if (consumed.passed && b.unresolvedCheckpointValues.length > 0) {
+    consumed = {
+      passed: false,
+      message: b.unresolvedCheckpointValues.map((v) => `Unresolved object in checkpoint ${v}`).join("\n"),
+    };
+  }
+  if (consumed.passed && (b.unusedAttributes?.length ?? 0) > 0) {
+    consumed = {
+      passed: false,
+      message: `Unused attributes in these objects (the attributes exist in the checkpoint but were not restored):\n${(b.unusedAttributes ?? []).map(([o, a]) => `    ${o}: ${list(a)}`).join("\n")}`,
+    };
+  }
+  let nontrivial: Verdict = { passed: true, message: null };
+  if (b.boundObjects === 0) {
+    nontrivial =
+      n > 0
+        ? {
+            passed: false,
+            message: `Nothing except the root object matched a checkpointed value. Typically this means that the checkpoint does not match the Python program. The following objects have no matching checkpointed value: ${list(b.unboundObjects)}`,
+          }
+        : {
+            passed: false,
+            message: `Nothing to load. No dependencies have been added to ${b.rootName ?? "(root)"} yet.`,
+          };
+  }
+  return {
+    assertConsumed: consumed,
+    assertExistingObjectsMatched: existing,
+    assertNontrivialMatch: nontrivial,
+  };
+}

@@ -1,0 +1,95 @@
+// The README's main job: fixtures/tf1-mlp migrated with mappings/examples/ onto a Keras + Adam graph.
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { BundleReader } from "../../src/bundle/reader.js";
+import { hex32 } from "../../src/errors.js";
+import { migrate } from "../../src/migrate.js";
+import { cli } from "../helpers/cli.js";
+import { REPO } from "../helpers/fixtures.js";
+import { bytesOf, f32s } from "../helpers/values.js";
+
+const work = mkdtempSync(join(tmpdir(), "tfckpt-migrate-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const src = join(REPO, "fixtures", "tf1-mlp");
+const graph = join(REPO, "mappings", "examples", "tf1-mlp.graph.json");
+const mapping = join(REPO, "mappings", "examples", "tf1-mlp.mapping.json");
+const W = "/.ATTRIBUTES/VARIABLE_VALUE";
+
+describe("migrate the example", () => {
+  it("writes a checkpoint whose every value is the source's, bit for bit", async () => {
+    const out = join(work, "a", "ckpt-1");
+    const report = await migrate({ source: src, target: graph, mapping, output: out });
+    expect(report.verdicts.assertConsumed).toEqual({ passed: true, message: null });
+    expect(report.unassignedTargets).toEqual([]);
+    expect(report.unusedSources.unmatched).toEqual([]);
+    expect(report.unusedSources.ignored.map((i) => i.name).sort()).toEqual(["beta1_power", "beta2_power"]);
+    expect(readdirSync(join(work, "a")).sort()).toEqual([
+      "checkpoint",
+      "ckpt-1.data-00000-of-00001",
+      "ckpt-1.index",
+    ]);
+    const pairs: Array<[string, string]> = [
+      ["model/layer_with_weights-0/kernel", "dense/kernel"],
+      ["model/layer_with_weights-0/bias", "dense/bias"],
+      ["model/layer_with_weights-1/kernel", "dense_1/kernel"],
+      ["model/layer_with_weights-1/bias", "dense_1/bias"],
+      ["model/layer_with_weights-0/kernel/.OPTIMIZER_SLOT/optimizer/m", "dense/kernel/Adam"],
+      ["model/layer_with_weights-0/kernel/.OPTIMIZER_SLOT/optimizer/v", "dense/kernel/Adam_1"],
+      ["model/layer_with_weights-1/bias/.OPTIMIZER_SLOT/optimizer/v", "dense_1/bias/Adam_1"],
+      ["optimizer/iter", "global_step"],
+    ];
+    for (const [to, from] of pairs) expect(await bytesOf(out, to + W), to).toEqual(await bytesOf(src, from));
+    expect(f32s(await bytesOf(out, `optimizer/beta_1${W}`))).toEqual([Math.fround(0.9)]);
+    expect(new DataView((await bytesOf(out, `save_counter${W}`)).buffer).getBigInt64(0, true)).toBe(1n);
+    // The report's CRCs are the index's.
+    const r = await BundleReader.open(out);
+    for (const a of report.assignments) expect(a.crc32c).toBe(hex32(r.entry(a.target)?.proto.crc32c ?? -1));
+    // Default slot names follow Keras: <optimizer $name>/<variable>/<slot>.
+    const g = await r.objectGraph();
+    expect(g?.nodes.flatMap((n) => n.attributes.map((x) => x.fullName))).toContain("Adam/dense/kernel/m");
+    await r.close();
+  });
+
+  it("the CLI exits 0, prints the summary and writes the JSON report", async () => {
+    const out = join(work, "b", "ckpt-1");
+    const reportFile = join(work, "b-report.json");
+    const r = await cli(
+      "migrate",
+      "--source",
+      src,
+      "--target",
+      graph,
+      "--mapping",
+      mapping,
+      "--output",
+      out,
+      "--report",
+      reportFile,
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/assigned 18 of 18 target variables/);
+    expect(r.stdout).toMatch(/PASS assertConsumed/);
+    const again = await cli(
+      "migrate",
+      "--source",
+      src,
+      "--target",
+      graph,
+      "--mapping",
+      mapping,
+      "--output",
+      out,
+    );
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/OutputExistsError/);
+  });
+
+  it("--dry-run writes nothing", async () => {
+    const out = join(work, "c", "ckpt-1");
+    const report = await migrate({ source: src, target: graph, mapping, output: out, dryRun: true });
+    expect(report.output).toMatchObject({ written: false, reason: "dry run" });
+    expect(() => readdirSync(join(work, "c"))).toThrow();
+  });
+});
