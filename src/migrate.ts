@@ -35,7 +35,7 @@ export interface MigrateOptions {
   /** A TF2 template checkpoint or a `.json` object graph. */
   readonly target: string;
   /** The assignment map: a file path, or an already parsed map / raw document. */
-  readonly mapping: string | AssignmentMap | { readonly assignments?: unknown };
+  readonly mapping: string | AssignmentMap | object;
   /** Output checkpoint prefix; required unless `dryRun`. */
   readonly output?: string;
   /** Plan and report only. */
