@@ -11,6 +11,7 @@ import { graphCommand } from "./commands/graph.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { rewriteCommand } from "./commands/rewrite.js";
+import { validateCommand } from "./commands/validate.js";
 import type { CliIO } from "./io.js";
 
 /** A CLI command. `handler` returns the exit code. */
@@ -25,6 +26,7 @@ export interface CommandModule<A> {
 const COMMANDS: ReadonlyArray<CommandModule<any>> = [
   inspectCommand,
   migrateCommand,
+  validateCommand,
   graphCommand,
   rewriteCommand,
 ];

@@ -78,3 +78,18 @@ export function computeVerdicts(b: BindingSummary): Verdicts {
     assertNontrivialMatch: nontrivial,
   };
 }
+
+/**
+ * Verdicts of a name-based checkpoint restored through the object-based API
+ * (`NameBasedSaverStatus`): all three assertions are the same check.
+ */
+export function nameBasedVerdicts(unbound: ReadonlyArray<readonly [string, readonly string[]]>): Verdicts {
+  const v: Verdict =
+    unbound.length === 0
+      ? { passed: true, message: null }
+      : {
+          passed: false,
+          message: `Some objects had attributes which were not restored: ${unbound.map(([o, a]) => `\n    ${o}: ${list(a)}`).join("")}`,
+        };
+  return { assertConsumed: v, assertExistingObjectsMatched: v, assertNontrivialMatch: v };
+}

@@ -1,0 +1,74 @@
+/**
+ * `tfckpt validate CKPT`: the assert_consumed gate for CI, without TensorFlow.
+ *
+ * @module
+ */
+import type { Argv } from "yargs";
+import {
+  type ValidationFormat,
+  validationToGithub,
+  validationToJson,
+  validationToJunit,
+  validationToText,
+} from "../../report/validation.js";
+import { type Assertion, validateCheckpoint } from "../../validate.js";
+import { EXIT_CHECK_FAILED, EXIT_OK } from "../exit.js";
+import { type CliIO, progressBar } from "../io.js";
+import type { CommandModule } from "../parser.js";
+
+interface Args {
+  ckpt: string;
+  against: string | undefined;
+  assert: Assertion;
+  expectPartial: boolean;
+  format: ValidationFormat;
+}
+
+/** The `validate` command. */
+export const validateCommand: CommandModule<Args> = {
+  command: "validate <ckpt>",
+  describe: "Check integrity and what restore(...).assert_consumed() would say against a target, offline",
+  builder: (y: Argv) =>
+    y
+      .positional("ckpt", { type: "string", demandOption: true, describe: "the checkpoint to check" })
+      .option("against", {
+        type: "string",
+        describe: "target: TF2 template checkpoint or .json graph (tfckpt graph --json)",
+      })
+      .option("assert", {
+        choices: ["consumed", "existing-objects-matched", "nontrivial-match"] as const,
+        default: "consumed" as const,
+      })
+      .option("expect-partial", {
+        type: "boolean",
+        default: false,
+        describe: "report assertion failures but pass",
+      })
+      .option("format", {
+        choices: ["text", "json", "junit", "github"] as const,
+        default: "text" as const,
+      }) as unknown as Argv<Args>,
+  handler: async (args, io: CliIO) => {
+    const bar = progressBar(io, "validate");
+    let r: Awaited<ReturnType<typeof validateCheckpoint>>;
+    try {
+      r = await validateCheckpoint(args.ckpt, {
+        ...(args.against !== undefined ? { against: args.against } : {}),
+        assertion: args.assert,
+        expectPartial: args.expectPartial,
+        onProgress: bar.onProgress,
+      });
+    } finally {
+      bar.stop();
+    }
+    for (const n of r.notes) io.stderr(`note: ${n}\n`);
+    const render = {
+      text: validationToText,
+      json: (x: typeof r) => `${JSON.stringify(validationToJson(x), null, 2)}\n`,
+      junit: validationToJunit,
+      github: validationToGithub,
+    }[args.format];
+    io.stdout(render(r));
+    return r.passed ? EXIT_OK : EXIT_CHECK_FAILED;
+  },
+};

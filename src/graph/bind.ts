@@ -1,0 +1,184 @@
+/**
+ * Binding a program's objects (a target graph) to a checkpoint's nodes the way TF2's restore does,
+ * and collecting what `CheckpointLoadStatus` assertions look at. Mirrors
+ * `tensorflow/python/checkpoint/restore.py` (`CheckpointPosition.restore`,
+ * `_queue_children_for_restoration`), `checkpoint.py` (`CheckpointLoadStatus.assert_consumed`,
+ * `assert_existing_objects_matched`, `assert_nontrivial_match`, `NameBasedSaverStatus`) and the
+ * shape check of `resource_variable_ops.py` (`_restore_from_tensors`).
+ *
+ * @module
+ */
+import type { VariableInfo } from "../checkpoint/types.js";
+import type { ObjectGraphProto } from "../proto/index.js";
+import type { BindingSummary } from "../report/verdicts.js";
+import { prettyNames } from "./object-graph.js";
+import type { TargetAttribute, TargetGraph } from "./target.js";
+
+/** One target attribute's fate in the restore. */
+export interface AttributeBinding {
+  readonly target: TargetAttribute;
+  /** The checkpoint key it would be restored from, if bound. */
+  readonly checkpointKey: string | undefined;
+  /** Why it is not restored, or why the restore would raise (shape/dtype). */
+  readonly error: string | undefined;
+}
+
+/** Everything the assertions and reports need. */
+export interface BindingResult extends BindingSummary {
+  readonly attributes: readonly AttributeBinding[];
+  /** Errors TF's restore itself would raise (shape or dtype mismatches). */
+  readonly restoreErrors: readonly string[];
+  /** True for a name-based checkpoint (all three assertions coincide). */
+  readonly nameBased: boolean;
+}
+
+const fmtShape = (s: readonly number[]) => `(${s.join(", ")}${s.length === 1 ? "," : ""})`;
+
+function compare(t: TargetAttribute, v: VariableInfo | undefined, key: string): string | undefined {
+  if (v === undefined) return `checkpoint key ${key} is missing from the bundle`;
+  if (v.shape.join() !== t.shape.join()) {
+    return `Received incompatible tensor with shape ${fmtShape(v.shape)} when attempting to restore variable with shape ${fmtShape(t.shape)} and name ${t.fullName || t.prettyName}.`;
+  }
+  if (v.dtype !== t.dtype) {
+    return `Received tensor of dtype ${v.dtype.name} when attempting to restore variable of dtype ${t.dtype.name} and name ${t.fullName || t.prettyName}.`;
+  }
+  return undefined;
+}
+
+/**
+ * Object-based restore: binds target nodes to checkpoint nodes breadth-first by local name from
+ * the roots, then attributes by name and slot variables through their optimizer and variable.
+ * @param ckpt   the checkpoint's object graph
+ * @param lookup the checkpoint's variables by key (dtype and shape)
+ */
+export function bindObjectBased(
+  ckpt: ObjectGraphProto,
+  lookup: (key: string) => VariableInfo | undefined,
+  target: TargetGraph,
+): BindingResult {
+  const cNames = prettyNames(ckpt);
+  const t = target.graph;
+  const bound = new Map<number, number>(); // checkpoint node → target node
+  const boundTarget = new Set<number>();
+  bound.set(0, 0);
+  boundTarget.add(0);
+  const queue: Array<[number, number]> = [[0, 0]];
+  for (let head = 0; head < queue.length; head++) {
+    const [c, tn] = queue[head] as [number, number];
+    const tChildren = new Map((t.nodes[tn]?.children ?? []).map((x) => [x.localName, x.nodeId]));
+    for (const edge of ckpt.nodes[c]?.children ?? []) {
+      const tc = tChildren.get(edge.localName);
+      if (tc === undefined || bound.has(edge.nodeId) || boundTarget.has(tc)) continue;
+      bound.set(edge.nodeId, tc);
+      boundTarget.add(tc);
+      queue.push([edge.nodeId, tc]);
+    }
+  }
+  // Slot variables: bound when the optimizer and the original variable are, and the target has the slot.
+  ckpt.nodes.forEach((node, c) => {
+    const tOpt = bound.get(c);
+    for (const s of node.slotVariables) {
+      const tVar = bound.get(s.originalVariableNodeId);
+      if (tOpt === undefined || tVar === undefined) continue;
+      const ts = t.nodes[tOpt]?.slotVariables.find(
+        (x) => x.originalVariableNodeId === tVar && x.slotName === s.slotName,
+      );
+      if (ts !== undefined && !bound.has(s.slotVariableNodeId) && !boundTarget.has(ts.slotVariableNodeId)) {
+        bound.set(s.slotVariableNodeId, ts.slotVariableNodeId);
+        boundTarget.add(ts.slotVariableNodeId);
+      }
+    }
+  });
+  const targetToCkpt = new Map([...bound].map(([c, tn]) => [tn, c]));
+  // Objects of the program: those reachable from the root, and slots of reachable optimizers/variables.
+  const reachable = new Set<number>([0]);
+  const walk = [0];
+  for (let head = 0; head < walk.length; head++) {
+    for (const c of t.nodes[walk[head] as number]?.children ?? []) {
+      if (!reachable.has(c.nodeId)) {
+        reachable.add(c.nodeId);
+        walk.push(c.nodeId);
+      }
+    }
+  }
+  t.nodes.forEach((node, i) => {
+    if (!reachable.has(i)) return;
+    for (const s of node.slotVariables)
+      if (reachable.has(s.originalVariableNodeId)) reachable.add(s.slotVariableNodeId);
+  });
+  const restoreErrors: string[] = [];
+  const attributes: AttributeBinding[] = target.attributes
+    .filter((a) => reachable.has(a.nodeId))
+    .map((a) => {
+      const c = targetToCkpt.get(a.nodeId);
+      if (c === undefined)
+        return { target: a, checkpointKey: undefined, error: "no checkpoint node is bound to this object" };
+      const attr = ckpt.nodes[c]?.attributes.find((x) => x.name === a.name);
+      if (attr === undefined)
+        return {
+          target: a,
+          checkpointKey: undefined,
+          error: `the bound checkpoint node ${cNames[c]} has no attribute ${a.name}`,
+        };
+      const error = compare(a, lookup(attr.checkpointKey), attr.checkpointKey);
+      if (error !== undefined) restoreErrors.push(error);
+      return { target: a, checkpointKey: attr.checkpointKey, error };
+    });
+  const unresolved: string[] = [];
+  const unused: Array<[string, string[]]> = [];
+  ckpt.nodes.forEach((node, c) => {
+    if (node.attributes.length === 0) return;
+    const tn = bound.get(c);
+    if (tn === undefined) {
+      unresolved.push(cNames[c] as string);
+      return;
+    }
+    const have = new Set(target.attributes.filter((a) => a.nodeId === tn).map((a) => a.name));
+    const extra = node.attributes.map((x) => x.name).filter((n) => !have.has(n));
+    if (extra.length > 0) unused.push([cNames[c] as string, extra]);
+  });
+  return {
+    attributes,
+    restoreErrors,
+    nameBased: false,
+    unboundObjects: attributes.filter((x) => x.checkpointKey === undefined).map((x) => x.target.prettyName),
+    unresolvedCheckpointValues: unresolved,
+    unusedAttributes: unused,
+    boundObjects: new Set(attributes.filter((x) => x.checkpointKey !== undefined).map((x) => x.target.nodeId))
+      .size,
+  };
+}
+
+/**
+ * Name-based restore in TF2 (`NameBasedSaverStatus`): every target variable is restored from the
+ * checkpoint tensor named by its `full_name`, when present.
+ */
+export function bindNameBased(
+  lookup: (name: string) => VariableInfo | undefined,
+  target: TargetGraph,
+): BindingResult {
+  const restoreErrors: string[] = [];
+  // Checkpoint.restore registers save_counter as optionally restored: never required.
+  const attributes: AttributeBinding[] = target.attributes
+    .filter((a) => a.objectPath !== "save_counter")
+    .map((a) => {
+      const v = a.fullName === "" ? undefined : lookup(a.fullName);
+      if (v === undefined)
+        return {
+          target: a,
+          checkpointKey: undefined,
+          error: `no tensor named ${JSON.stringify(a.fullName)} (its full_name) in the checkpoint`,
+        };
+      const error = compare(a, v, a.fullName);
+      if (error !== undefined) restoreErrors.push(error);
+      return { target: a, checkpointKey: a.fullName, error };
+    });
+  return {
+    attributes,
+    restoreErrors,
+    nameBased: true,
+    unboundObjects: attributes.filter((x) => x.checkpointKey === undefined).map((x) => x.target.prettyName),
+    unresolvedCheckpointValues: [],
+    boundObjects: attributes.filter((x) => x.checkpointKey !== undefined).length,
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * Consistency of an object-based checkpoint with itself: every attribute's key is in the bundle,
+ * no bundle key is orphaned, slot references make sense, `has_checkpoint_values` agrees with the
+ * graph (`util.add_checkpoint_values_check`), and keys follow TF's escaping
+ * (`trackable_utils.py`). Restore fetches tensors by the stored key, so a key off the convention
+ * is a warning, not an error.
+ *
+ * @module
+ */
+import { type CheckpointReader, OBJECT_GRAPH_KEY } from "../checkpoint/types.js";
+import { attributeKey, objectPathToString, slotVariablePath } from "./keys.js";
+import { breadthFirstPaths, type ObjectGraph, prettyNames } from "./object-graph.js";
+import { withCheckpointValues } from "./target.js";
+
+/** One finding. Errors fail `validate`; warnings are reported. */
+export interface ConsistencyIssue {
+  readonly severity: "error" | "warning";
+  readonly code:
+    | "missing-key"
+    | "orphan-key"
+    | "bad-dtype"
+    | "slot"
+    | "has-checkpoint-values"
+    | "key-convention";
+  readonly message: string;
+  readonly key?: string;
+}
+
+/** Checks `graph` against the bundle `reader` holds. */
+export function checkConsistency(graph: ObjectGraph, reader: CheckpointReader): ConsistencyIssue[] {
+  const issues: ConsistencyIssue[] = [];
+  const names = prettyNames(graph);
+  const paths = breadthFirstPaths(graph);
+  const referenced = new Set<string>([OBJECT_GRAPH_KEY]);
+  const slotOf = new Map<number, { opt: number; orig: number; slot: string }>();
+  graph.nodes.forEach((n, i) => {
+    for (const s of n.slotVariables)
+      slotOf.set(s.slotVariableNodeId, { opt: i, orig: s.originalVariableNodeId, slot: s.slotName });
+  });
+  graph.nodes.forEach((node, id) => {
+    for (const a of node.attributes) {
+      referenced.add(a.checkpointKey);
+      const v = reader.get(a.checkpointKey);
+      if (v === undefined) {
+        issues.push({
+          severity: "error",
+          code: "missing-key",
+          key: a.checkpointKey,
+          message: `${names[id]} attribute ${a.name}: key ${a.checkpointKey} is not in the bundle`,
+        });
+        continue;
+      }
+      if (v.dtype.kind === "resource" || v.dtype.kind === "variant") {
+        issues.push({
+          severity: "error",
+          code: "bad-dtype",
+          key: a.checkpointKey,
+          message: `${names[id]}: ${v.dtype.name} value cannot be restored into a variable`,
+        });
+      }
+      let expected: string | undefined;
+      const p = paths[id];
+      const slot = slotOf.get(id);
+      if (p !== undefined) expected = attributeKey(objectPathToString(p), a.name);
+      else if (slot !== undefined && paths[slot.orig] !== undefined && paths[slot.opt] !== undefined) {
+        expected = attributeKey(
+          slotVariablePath(
+            objectPathToString(paths[slot.orig] ?? []),
+            objectPathToString(paths[slot.opt] ?? []),
+            slot.slot,
+          ),
+          a.name,
+        );
+      }
+      if (expected !== undefined && expected !== a.checkpointKey) {
+        issues.push({
+          severity: "warning",
+          code: "key-convention",
+          key: a.checkpointKey,
+          message: `${names[id]}: key ${a.checkpointKey} is not the conventional ${expected}`,
+        });
+      }
+    }
+  });
+  for (const v of reader.list()) {
+    if (!referenced.has(v.name))
+      issues.push({
+        severity: "error",
+        code: "orphan-key",
+        key: v.name,
+        message: `bundle key ${v.name} belongs to no object in the graph`,
+      });
+  }
+  for (const [slotNode, s] of slotOf) {
+    if (paths[slotNode] !== undefined)
+      issues.push({
+        severity: "error",
+        code: "slot",
+        message: `slot variable ${names[slotNode]} is also a regular dependency`,
+      });
+    if ((graph.nodes[slotNode]?.children.length ?? 0) > 0)
+      issues.push({
+        severity: "error",
+        code: "slot",
+        message: `slot variable ${names[slotNode]} has dependencies`,
+      });
+    if (graph.nodes[s.orig]?.attributes.length === 0) {
+      issues.push({
+        severity: "warning",
+        code: "slot",
+        message: `slot '${s.slot}' of ${names[s.opt]} refers to ${names[s.orig]}, which holds no value`,
+      });
+    }
+  }
+  if (graph.nodes.every((n) => n.hasCheckpointValues !== undefined)) {
+    const expected = withCheckpointValues(graph.nodes);
+    expected.forEach((n, i) => {
+      if (n.hasCheckpointValues !== graph.nodes[i]?.hasCheckpointValues) {
+        issues.push({
+          severity: "warning",
+          code: "has-checkpoint-values",
+          message: `${names[i]}: has_checkpoint_values is ${graph.nodes[i]?.hasCheckpointValues} but the graph says ${n.hasCheckpointValues}`,
+        });
+      }
+    });
+  }
+  return issues;
+}

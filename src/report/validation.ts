@@ -1,0 +1,151 @@
+/**
+ * Renderers of a {@link ValidationResult}: text for people, stable JSON, JUnit XML (one test case
+ * per target object, so CI dashboards show what broke) and GitHub workflow annotations.
+ *
+ * @module
+ */
+import type { ValidationResult } from "../validate.js";
+
+/** Output formats of `validate`. */
+export type ValidationFormat = "text" | "json" | "junit" | "github";
+
+/** The JSON form (documented in the README; `reportVersion` changes only on breaking changes). */
+export function validationToJson(r: ValidationResult): object {
+  return {
+    tool: "tfckpt",
+    reportVersion: 1,
+    passed: r.passed,
+    checkpoint: r.checkpoint,
+    against: r.against,
+    assertion: r.assertion,
+    expectPartial: r.expectPartial,
+    integrity: {
+      tensorsChecked: r.integrity.tensorsChecked,
+      bytesChecked: r.integrity.bytesChecked,
+      failures: r.integrity.failures,
+    },
+    consistency: r.consistency,
+    verdicts: r.verdicts,
+    objects:
+      r.binding?.attributes.map((a) => ({
+        object: a.target.prettyName,
+        target: a.target.checkpointKey,
+        fullName: a.target.fullName,
+        dtype: a.target.dtype.name,
+        shape: a.target.shape,
+        restoredFrom: a.checkpointKey ?? null,
+        error: a.error ?? null,
+      })) ?? null,
+    unresolvedCheckpointValues: r.binding?.unresolvedCheckpointValues ?? null,
+    failures: r.failures,
+    notes: r.notes,
+  };
+}
+
+/** Text for people. */
+export function validationToText(r: ValidationResult): string {
+  const lines: string[] = [];
+  const c = r.checkpoint;
+  lines.push(
+    `${c.format.toUpperCase()} ${c.objectBased ? "object-based" : "name-based"} checkpoint ${c.path}: ${c.variables} variables, ${c.shards} shard(s)`,
+  );
+  lines.push(
+    `integrity: ${r.integrity.failures.length === 0 ? "OK" : `${r.integrity.failures.length} FAILED`} (${r.integrity.tensorsChecked} tensors checked)`,
+  );
+  for (const f of r.integrity.failures) lines.push(`  ${f.message}`);
+  if (c.objectBased) {
+    const errors = r.consistency.filter((x) => x.severity === "error").length;
+    lines.push(
+      `object graph: ${errors === 0 ? "OK" : `${errors} errors`}${r.consistency.length > errors ? `, ${r.consistency.length - errors} warnings` : ""}`,
+    );
+    for (const x of r.consistency) lines.push(`  ${x.severity}: ${x.message}`);
+  }
+  if (r.binding !== null && r.verdicts !== null) {
+    const bound = r.binding.attributes.filter((a) => a.checkpointKey !== undefined).length;
+    lines.push(
+      `against ${r.against}: ${bound} of ${r.binding.attributes.length} target variables bound${r.binding.nameBased ? " by full_name" : ""}`,
+    );
+    let previous: string | null = null;
+    for (const [name, v] of Object.entries(r.verdicts)) {
+      const detail = v.passed
+        ? ""
+        : v.message === previous
+          ? " (same message as above)"
+          : `\n  ${(v.message ?? "").replaceAll("\n", "\n  ")}`;
+      lines.push(`${v.passed ? "PASS" : "FAIL"} ${name}${detail}`);
+      previous = v.message;
+    }
+    for (const e of r.binding.restoreErrors) lines.push(`restore error: ${e}`);
+  }
+  const partial =
+    r.expectPartial && r.verdicts !== null && !Object.values(r.verdicts).every((v) => v.passed)
+      ? " (assertion failures reported, passing with --expect-partial)"
+      : "";
+  lines.push(
+    r.passed
+      ? `validate: PASSED${partial}`
+      : `validate: FAILED (${r.failures.length} reason${r.failures.length === 1 ? "" : "s"})`,
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+const xml = (s: string) =>
+  s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
+
+/** JUnit XML: integrity, object graph, each assertion, and one test case per target object. */
+export function validationToJunit(r: ValidationResult): string {
+  const cases: Array<{ classname: string; name: string; failure?: string }> = [];
+  cases.push({
+    classname: "integrity",
+    name: "every block and tensor checksum",
+    ...(r.integrity.failures.length > 0
+      ? { failure: r.integrity.failures.map((f) => f.message).join("\n") }
+      : {}),
+  });
+  if (r.checkpoint.objectBased) {
+    const errs = r.consistency.filter((x) => x.severity === "error");
+    cases.push({
+      classname: "object-graph",
+      name: "consistency",
+      ...(errs.length > 0 ? { failure: errs.map((x) => x.message).join("\n") } : {}),
+    });
+  }
+  if (r.verdicts !== null) {
+    for (const [name, v] of Object.entries(r.verdicts))
+      cases.push({ classname: "assertions", name, ...(v.passed ? {} : { failure: v.message ?? "" }) });
+  }
+  for (const a of r.binding?.attributes ?? []) {
+    cases.push({
+      classname: "objects",
+      name: a.target.prettyName,
+      ...(a.error !== undefined ? { failure: a.error } : {}),
+    });
+  }
+  for (const u of r.binding?.unresolvedCheckpointValues ?? [])
+    cases.push({ classname: "checkpoint-values", name: u, failure: `Unresolved object in checkpoint ${u}` });
+  const failures = cases.filter((x) => x.failure !== undefined).length;
+  const body = cases
+    .map((x) =>
+      x.failure === undefined
+        ? `    <testcase classname="${xml(x.classname)}" name="${xml(x.name)}"/>`
+        : `    <testcase classname="${xml(x.classname)}" name="${xml(x.name)}">\n      <failure message="${xml(x.failure.split("\n")[0] ?? "")}">${xml(x.failure)}</failure>\n    </testcase>`,
+    )
+    .join("\n");
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="${cases.length}" failures="${failures}">\n  <testsuite name="tfckpt validate ${xml(r.checkpoint.path)}" tests="${cases.length}" failures="${failures}">\n${body}\n  </testsuite>\n</testsuites>\n`;
+}
+
+const annotation = (s: string) => s.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
+
+/** GitHub Actions workflow commands (`::error title=…::message`). */
+export function validationToGithub(r: ValidationResult): string {
+  const out: string[] = [];
+  for (const f of r.failures)
+    out.push(`::error title=tfckpt validate ${annotation(r.checkpoint.path)}::${annotation(f)}`);
+  for (const w of r.consistency.filter((x) => x.severity === "warning"))
+    out.push(`::warning title=tfckpt object graph::${annotation(w.message)}`);
+  if (r.passed)
+    out.push(
+      `::notice title=tfckpt validate::${annotation(`${r.checkpoint.path} passed assert_${r.assertion.replaceAll("-", "_")}`)}`,
+    );
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,251 @@
+// validate: integrity, graph consistency and TF's assertions against targets, on real TF2
+// checkpoints (against their own graphs: pass; against mutated copies: the right failure).
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BundleReader } from "../../src/bundle/reader.js";
+import { type FullGraphJson, targetFromCheckpoint, targetToFullJson } from "../../src/graph/target.js";
+import { validateCheckpoint } from "../../src/validate.js";
+import { cli } from "../helpers/cli.js";
+import { expectedCheckpoints, hasDataShards, prefixOf, REPO, TF_FIXTURES } from "../helpers/fixtures.js";
+
+const work = mkdtempSync(join(tmpdir(), "tfckpt-validate-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+let n = 0;
+
+async function fullGraph(prefix: string): Promise<FullGraphJson> {
+  const r = await BundleReader.open(prefix);
+  try {
+    return JSON.parse(JSON.stringify(targetToFullJson(await targetFromCheckpoint(r)))) as FullGraphJson;
+  } finally {
+    await r.close();
+  }
+}
+function save(doc: unknown): string {
+  const f = join(work, `g${n++}.json`);
+  writeFileSync(f, JSON.stringify(doc));
+  return f;
+}
+type MutableGraph = {
+  nodes: Array<{
+    children?: Array<{ node: number; name: string }>;
+    attributes?: Array<{
+      name: string;
+      checkpointKey: string;
+      dtype: string;
+      shape: number[];
+      fullName?: string;
+    }>;
+  }>;
+};
+
+describe("real TF2 checkpoints validate against their own graphs", () => {
+  for (const c of expectedCheckpoints().filter((x) => x.objectBased && hasDataShards(x.file))) {
+    it(`${c.fixture}/${basename(prefixOf(c.file))}`, async () => {
+      const graph = save(await fullGraph(prefixOf(c.file)));
+      const r = await validateCheckpoint(prefixOf(c.file), { against: graph });
+      expect(r.failures).toEqual([]);
+      expect(r.consistency.filter((x) => x.severity === "error")).toEqual([]);
+      expect(r.verdicts?.assertConsumed.passed).toBe(true);
+      expect(r.verdicts?.assertExistingObjectsMatched.passed).toBe(true);
+      // A graph with no variables at all: "Nothing to load", as TF says.
+      const hasVariables = c.variables.length > 1;
+      expect(r.verdicts?.assertNontrivialMatch.passed).toBe(hasVariables);
+      expect(r.passed).toBe(true);
+    });
+  }
+});
+
+describe("mutated targets fail with TF's messages (spinwars Keras + Adam, TF 2.0/2.1)", () => {
+  const ckpt = join(TF_FIXTURES, "spinwars-keras-saveweights-1shard", "model");
+  let base: MutableGraph;
+  beforeAll(async () => {
+    base = (await fullGraph(ckpt)) as unknown as MutableGraph;
+  });
+  const mutate = (f: (g: MutableGraph) => void): string => {
+    const g = structuredClone(base);
+    f(g);
+    return save(g);
+  };
+
+  it("a variable the checkpoint lacks", async () => {
+    const against = mutate((g) => {
+      g.nodes.push({
+        attributes: [
+          {
+            name: "VARIABLE_VALUE",
+            checkpointKey: "extra/.ATTRIBUTES/VARIABLE_VALUE",
+            dtype: "float32",
+            shape: [2],
+          },
+        ],
+      });
+      g.nodes[0]?.children?.push({ node: g.nodes.length - 1, name: "extra" });
+    });
+    const r = await validateCheckpoint(ckpt, { against, assertion: "existing-objects-matched" });
+    expect(r.passed).toBe(false);
+    expect(r.verdicts?.assertExistingObjectsMatched.message).toBe(
+      "Found 1 Python objects that were not bound to checkpointed values, likely due to changes in the Python program. Showing 1 of 1 unmatched objects: ['(root).extra']",
+    );
+  });
+
+  it("an extra checkpoint value (the target lost a child)", async () => {
+    const against = mutate((g) => {
+      const d3 = g.nodes[3];
+      if (d3?.children) d3.children = d3.children.filter((c) => c.name !== "bias");
+    });
+    const r = await validateCheckpoint(ckpt, { against });
+    // The bias and its two Adam slots are checkpoint values nothing consumes.
+    expect(r.verdicts?.assertConsumed.message).toBe(
+      [
+        "Unresolved object in checkpoint (root).d3.bias",
+        "Unresolved object in checkpoint (root).optimizer's state 'm' for (root).d3.bias",
+        "Unresolved object in checkpoint (root).optimizer's state 'v' for (root).d3.bias",
+      ].join("\n"),
+    );
+    expect(r.verdicts?.assertExistingObjectsMatched.passed).toBe(true);
+    // An extra value alone is not a failure of the weaker assertion.
+    expect((await validateCheckpoint(ckpt, { against, assertion: "existing-objects-matched" })).passed).toBe(
+      true,
+    );
+  });
+
+  it("an attribute the target object does not have", async () => {
+    const against = mutate((g) => {
+      const bias = g.nodes[6];
+      if (bias) bias.attributes = [];
+    });
+    const r = await validateCheckpoint(ckpt, { against });
+    expect(r.verdicts?.assertConsumed.message).toBe(
+      "Unused attributes in these objects (the attributes exist in the checkpoint but were not restored):\n    (root).d1.bias: ['VARIABLE_VALUE']",
+    );
+  });
+
+  it("a shape mismatch is the restore's own error", async () => {
+    const against = mutate((g) => {
+      const a = g.nodes[6]?.attributes?.[0];
+      if (a) a.shape = [64];
+    });
+    const r = await validateCheckpoint(ckpt, { against, expectPartial: true });
+    expect(r.passed).toBe(false);
+    expect(r.failures).toContain(
+      "restore: Received incompatible tensor with shape (128,) when attempting to restore variable with shape (64,) and name bot_model/dense/bias.",
+    );
+  });
+
+  it("a dtype mismatch", async () => {
+    const against = mutate((g) => {
+      const a = g.nodes[11]?.attributes?.[0];
+      if (a) a.dtype = "int32";
+    });
+    const r = await validateCheckpoint(ckpt, { against });
+    expect(r.failures).toContain(
+      "restore: Received tensor of dtype int64 when attempting to restore variable of dtype int32 and name Adam/iter.",
+    );
+  });
+
+  it("a renamed child", async () => {
+    const against = mutate((g) => {
+      const e = g.nodes[0]?.children?.find((c) => c.name === "d2");
+      if (e) e.name = "dense_2";
+    });
+    const r = await validateCheckpoint(ckpt, { against });
+    // The renamed layer's variables and their optimizer slots are all unbound.
+    expect(r.verdicts?.assertConsumed.message).toBe(
+      "Found 6 Python objects that were not bound to checkpointed values, likely due to changes in the Python program. Showing 6 of 6 unmatched objects: ['(root).dense_2.kernel', '(root).dense_2.bias', '(root).optimizer's state 'm' for (root).dense_2.kernel', '(root).optimizer's state 'm' for (root).dense_2.bias', '(root).optimizer's state 'v' for (root).dense_2.kernel', '(root).optimizer's state 'v' for (root).dense_2.bias']",
+    );
+  });
+
+  it("optimizer slots without their optimizer", async () => {
+    const against = mutate((g) => {
+      const root = g.nodes[0];
+      if (root?.children) root.children = root.children.filter((c) => c.name !== "optimizer");
+      // the optimizer's own variables and slots are then unreachable in the target
+    });
+    const r = await validateCheckpoint(ckpt, { against });
+    // The program has no optimizer: its objects all match, but the slots are not consumed.
+    expect(r.verdicts?.assertExistingObjectsMatched.passed).toBe(true);
+    expect(r.verdicts?.assertConsumed.passed).toBe(false);
+    const json = await cli("validate", ckpt, "--against", against, "--format", "json");
+    const doc = JSON.parse(json.stdout) as { unresolvedCheckpointValues: string[] };
+    expect(doc.unresolvedCheckpointValues).toContain("(root).optimizer's state 'm' for (root).d1.kernel");
+    expect(doc.unresolvedCheckpointValues).toContain("(root).optimizer.iter");
+  });
+
+  it("nothing but the root matched", async () => {
+    const against = mutate((g) => {
+      for (const c of g.nodes[0]?.children ?? []) c.name = `renamed_${c.name}`;
+    });
+    const r = await validateCheckpoint(ckpt, { against, assertion: "nontrivial-match" });
+    expect(r.verdicts?.assertNontrivialMatch.message).toMatch(
+      /^Nothing except the root object matched a checkpointed value\. Typically this means that the checkpoint does not match the Python program\. The following objects have no matching checkpointed value: \['\(root\)\.renamed_d1\.kernel'/,
+    );
+  });
+
+  it("--expect-partial reports but passes", async () => {
+    const against = mutate((g) => {
+      const root = g.nodes[0];
+      if (root?.children) root.children = root.children.filter((c) => c.name !== "d3");
+    });
+    const r = await cli("validate", ckpt, "--against", against, "--expect-partial");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/FAIL assertConsumed/);
+    expect(r.stdout).toMatch(/validate: PASSED \(assertion failures reported/);
+  });
+});
+
+describe("integrity, formats and name-based checkpoints", () => {
+  it("a damaged copy fails integrity with the key and offset", async () => {
+    const dir = join(work, "damaged");
+    mkdirSync(dir);
+    const src = join(TF_FIXTURES, "spinwars-keras-saveweights-1shard");
+    copyFileSync(join(src, "model.index"), join(dir, "model.index"));
+    const data = readFileSync(join(src, "model.data-00000-of-00001"));
+    data[100] = (data[100] as number) ^ 0x40;
+    writeFileSync(join(dir, "model.data-00000-of-00001"), data);
+    const r = await cli("validate", join(dir, "model"), "--format", "github");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /^::error title=tfckpt validate .*::integrity: .*checksum does not match.*key "d1\/kernel\/\.ATTRIBUTES\/VARIABLE_VALUE", offset 0\)$/m,
+    );
+  });
+
+  it("junit has one test case per target object", async () => {
+    const mlp = join(work, "mlp", "ckpt-1");
+    const graph = join(REPO, "mappings", "examples", "tf1-mlp.graph.json");
+    await cli(
+      "migrate",
+      "--source",
+      join(REPO, "fixtures", "tf1-mlp"),
+      "--target",
+      graph,
+      "--mapping",
+      join(REPO, "mappings", "examples", "tf1-mlp.mapping.json"),
+      "--output",
+      mlp,
+    );
+    const r = await cli("validate", mlp, "--against", graph, "--format", "junit");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('<testsuites tests="23" failures="0">');
+    expect(r.stdout).toContain(
+      '<testcase classname="objects" name="(root).model.layer_with_weights-0.kernel"/>',
+    );
+  });
+
+  it("a name-based checkpoint is matched by full_name, as TF2's name-based restore does", async () => {
+    const target = save({
+      dense: {
+        kernel: { dtype: "float32", shape: [4, 8], fullName: "dense/kernel" },
+        bias: { dtype: "float32", shape: [8], fullName: "dense/bias" },
+      },
+    });
+    const ok = await validateCheckpoint(join(REPO, "fixtures", "tf1-mlp"), { against: target });
+    expect(ok.passed).toBe(true);
+    const missing = save({ w: { dtype: "float32", shape: [1], fullName: "not/there" } });
+    const bad = await validateCheckpoint(join(REPO, "fixtures", "tf1-mlp"), { against: missing });
+    expect(bad.verdicts?.assertConsumed.message).toBe(
+      "Some objects had attributes which were not restored: \n    (root).w: ['VARIABLE_VALUE']",
+    );
+  });
+});
