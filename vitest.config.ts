@@ -6,5 +6,7 @@ export default defineConfig({
     // The CLI tests spawn the built binary; every other test imports src/ directly.
     testTimeout: 60_000,
     pool: "forks",
+    // The default reporter, then one plain closing line ("N passed, N failed") for CI.
+    reporters: ["default", "./test/helpers/plain-summary.ts"],
   },
 });

@@ -11,7 +11,12 @@ export { decodeSliceKey, encodeSliceKey } from "./bundle/slice-key.js";
 export { type AddOptions, BundleWriter, type BundleWriterOptions } from "./bundle/writer.js";
 export { type OpenedCheckpoint, openCheckpoint } from "./checkpoint/open.js";
 export { type ResolvedCheckpoint, resolveCheckpoint } from "./checkpoint/resolve.js";
-export { type CheckpointState, formatCheckpointState, parseCheckpointState } from "./checkpoint/state.js";
+export {
+  type CheckpointState,
+  formatCheckpointState,
+  parseCheckpointState,
+  writeCheckpointState,
+} from "./checkpoint/state.js";
 export * from "./checkpoint/types.js";
 export { DTYPES, type DTypeInfo, type DTypeKind, dtypeFromEnum, dtypeFromName } from "./dtypes.js";
 export * from "./errors.js";
@@ -23,6 +28,7 @@ export {
   slotVariablePath,
   unescapeLocalName,
 } from "./graph/keys.js";
+export { loadTarget } from "./graph/load.js";
 export {
   breadthFirstPaths,
   type ObjectGraph,
@@ -30,9 +36,30 @@ export {
   prettyNames,
   renderTree,
 } from "./graph/object-graph.js";
+export {
+  type FullGraphJson,
+  type TargetAttribute,
+  type TargetGraph,
+  targetFromCheckpoint,
+  targetFromJson,
+  targetToFullJson,
+} from "./graph/target.js";
+export { type AttributeValue, writeObjectCheckpoint } from "./graph/write.js";
 export { type InspectOptions, type InspectResult, inspectCheckpoint } from "./inspect.js";
 export * as limits from "./limits.js";
+export { type AssignmentMap, loadAssignmentMap, parseAssignmentMap } from "./mapping/document.js";
+export { type Assignment, type Resolution, resolveAssignments } from "./mapping/resolve.js";
+export { type MigrateOptions, migrate } from "./migrate.js";
+export type { MigrationReport } from "./report/migration.js";
+export type { Verdict, Verdicts } from "./report/verdicts.js";
 export { type RewriteOptions, type RewriteResult, rewriteCheckpoint } from "./rewrite.js";
 export type { FixedTensor, StringTensor, Tensor } from "./tensor.js";
+export { applyTransform, planTransform, type Transform } from "./transforms/index.js";
 export { V1Reader } from "./v1/reader.js";
+export {
+  type Assertion,
+  type ValidateOptions,
+  type ValidationResult,
+  validateCheckpoint,
+} from "./validate.js";
 export { summarizeTensor } from "./values.js";
