@@ -13,6 +13,8 @@ import { fileURLToPath } from "node:url";
 import { BundleWriter } from "../src/bundle/writer.js";
 import { openCheckpoint } from "../src/checkpoint/open.js";
 import { dtypeFromName } from "../src/dtypes.js";
+import { evalCases } from "../test/draft/cases.js";
+import { scoreCase } from "../test/draft/score.js";
 
 const OUT = join(fileURLToPath(import.meta.url), "..", "..", "..", "bench", "out");
 
@@ -58,10 +60,32 @@ async function inspect100k(): Promise<Row> {
   return { name: "inspect-100k", seconds: best, detail: `${count} variables listed (target < 1 s)` };
 }
 
+/** draft-mapping precision / recall on the evaluation set in test/draft/. */
+async function draftQuality(): Promise<Row> {
+  const { seconds, value } = await time(async () => evalCases().map(scoreCase));
+  console.log("\ndraft-mapping quality (test/draft/cases.ts):");
+  console.log(`${"case".padEnd(54)} precision  recall  sure (precision)`);
+  for (const s of value) {
+    console.log(
+      `${s.name.padEnd(54)} ${`${(s.precision * 100).toFixed(0)}%`.padStart(9)} ${`${(s.recall * 100).toFixed(0)}%`.padStart(7)}  ${`${s.sure}/${s.truths}`.padStart(7)} (${(s.surePrecision * 100).toFixed(0)}%)`,
+    );
+  }
+  const sure = value.reduce((a, s) => a + s.sure, 0);
+  const right = value.reduce((a, s) => a + s.sureRight, 0);
+  return {
+    name: "draft-quality",
+    seconds,
+    detail: `${value.length} cases; sure precision ${((right / sure) * 100).toFixed(1)}% over ${sure} sure assignments`,
+  };
+}
+
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const only = process.argv.slice(2);
-  const cases: Array<[string, () => Promise<Row>]> = [["inspect-100k", inspect100k]];
+  const cases: Array<[string, () => Promise<Row>]> = [
+    ["inspect-100k", inspect100k],
+    ["draft-quality", draftQuality],
+  ];
   const rows: Row[] = [];
   for (const [name, run] of cases) {
     if (only.length > 0 && !only.includes(name)) continue;

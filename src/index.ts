@@ -18,6 +18,7 @@ export {
   writeCheckpointState,
 } from "./checkpoint/state.js";
 export * from "./checkpoint/types.js";
+export { type DraftSummary, draftMappingFiles } from "./draft-mapping.js";
 export { DTYPES, type DTypeInfo, type DTypeKind, dtypeFromEnum, dtypeFromName } from "./dtypes.js";
 export * from "./errors.js";
 export {
@@ -48,6 +49,7 @@ export { type AttributeValue, writeObjectCheckpoint } from "./graph/write.js";
 export { type InspectOptions, type InspectResult, inspectCheckpoint } from "./inspect.js";
 export * as limits from "./limits.js";
 export { type AssignmentMap, loadAssignmentMap, parseAssignmentMap } from "./mapping/document.js";
+export { type DraftMap, type DraftResult, draftMapping, SURE } from "./mapping/draft.js";
 export { type Assignment, type Resolution, resolveAssignments } from "./mapping/resolve.js";
 export { type MigrateOptions, migrate } from "./migrate.js";
 export type { MigrationReport } from "./report/migration.js";

@@ -7,6 +7,7 @@
  */
 import yargs, { type Argv } from "yargs";
 import { TfckptError, UsageError } from "../errors.js";
+import { draftMappingCommand } from "./commands/draft-mapping.js";
 import { graphCommand } from "./commands/graph.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { migrateCommand } from "./commands/migrate.js";
@@ -27,6 +28,7 @@ const COMMANDS: ReadonlyArray<CommandModule<any>> = [
   inspectCommand,
   migrateCommand,
   validateCommand,
+  draftMappingCommand,
   graphCommand,
   rewriteCommand,
 ];

@@ -1,0 +1,572 @@
+/**
+ * `draft-mapping`: a first assignment map from an old checkpoint's variables and a target graph,
+ * with a confidence and a reason for every line and a list of what could not be decided.
+ *
+ * Evidence, strongest first: the same `full_name`; the same name after normalisation (scopes
+ * tokenised, TF1 / tf.layers / tf-slim / Keras / BERT synonyms: `weights`→`kernel`,
+ * `biases`→`bias`, `LayerNorm`→`layer_norm`, …); the same position (the n-th member of a family of
+ * numbered scopes in natural order ↔ the n-th `layer_with_weights-k`); a unique dtype/shape
+ * partner; shapes equal after a transpose or an attention-head reshape (the transform is written
+ * into the assignment). The choice is global: an optimal one-to-one assignment over the score
+ * matrix (the `munkres` package), never greedy. Runs of exact assignments that a scope rule
+ * expresses equivalently are folded into one (checked by resolving the folded map). Optimizer
+ * slots and `global_step` go to the optimizer preset when the target has an optimizer, otherwise
+ * to `ignore` with a reason. Deterministic: the same inputs give the same bytes.
+ *
+ * @module
+ */
+import { distance } from "fastest-levenshtein";
+import munkres from "munkres";
+import type { VariableInfo } from "../checkpoint/types.js";
+import { OBJECT_GRAPH_KEY } from "../checkpoint/types.js";
+import { objectPathFromString } from "../graph/keys.js";
+import type { TargetAttribute, TargetGraph } from "../graph/target.js";
+import type { Transform } from "../transforms/index.js";
+import { type OptimizerPreset, parseAssignmentMap } from "./document.js";
+import { type Resolution, resolveAssignments } from "./resolve.js";
+
+/** Confidence from which an assignment is called "sure". */
+export const SURE = 0.9;
+
+/** One proposed line of the map. */
+export interface DraftAssignment {
+  readonly from: string;
+  readonly to: string;
+  readonly transforms?: readonly Transform[];
+  readonly confidence: number;
+  readonly reason: string;
+}
+
+/** The drafted map document (valid against `mappings/assignment-map.schema.json`). */
+export interface DraftMap {
+  readonly $schema: string;
+  readonly assignments: ReadonlyArray<
+    DraftAssignment | { from: string; to: string; confidence: number; reason: string }
+  >;
+  readonly ignore: readonly string[];
+  readonly optimizer?: { readonly preset: OptimizerPreset; readonly path: string };
+  readonly unresolved: {
+    readonly unmatchedSources: ReadonlyArray<{ name: string; dtype: string; shape: readonly number[] }>;
+    readonly unassignedTargets: ReadonlyArray<{
+      target: string;
+      dtype: string;
+      shape: readonly number[];
+      note?: string;
+    }>;
+    readonly ambiguous: ReadonlyArray<{
+      target: string;
+      chosen: string;
+      candidates: ReadonlyArray<{ from: string; score: number }>;
+    }>;
+    readonly ignored: ReadonlyArray<{ name: string; reason: string }>;
+  };
+}
+
+/** The result: the document, the resolution it gives, and counts for the summary. */
+export interface DraftResult {
+  readonly map: DraftMap;
+  readonly resolution: Resolution;
+  /** Target key → proposed source names, with confidence, before folding (for evaluation). */
+  readonly proposals: ReadonlyMap<
+    string,
+    {
+      readonly from: readonly string[];
+      readonly confidence: number;
+      readonly transforms: readonly Transform[];
+    }
+  >;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names
+
+const SYNONYMS: Record<string, string> = {
+  weights: "kernel",
+  weight: "kernel",
+  w: "kernel",
+  biases: "bias",
+  b: "bias",
+  scale: "gamma",
+  offset: "beta",
+  embeddings: "embedding",
+  embedding_weights: "embedding",
+  layernorm: "layer_norm",
+  layer_normalization: "layer_norm",
+  batchnorm: "batch_norm",
+  batch_normalization: "batch_norm",
+  bn: "batch_norm",
+  fc: "dense",
+  fully_connected: "dense",
+  conv2d: "conv",
+  convolution: "conv",
+  self: "",
+  attributes: "",
+  variable_value: "",
+  moving_mean: "moving_mean",
+  moving_variance: "moving_variance",
+};
+
+/** Structural Keras segments: stripped from names, their number kept as the position. */
+const STRUCTURAL = /^(layer_with_weights|layer)-(\d+)$/;
+
+interface Name {
+  /** Non-numeric tokens after synonyms. */
+  readonly tokens: readonly string[];
+  /** Numbers in order (scope suffixes, layer indices). */
+  readonly numbers: readonly number[];
+  /** Tokens joined: the family key. */
+  readonly family: string;
+  /** The variable's role: its last token (kernel, bias, gamma, …). */
+  readonly role: string;
+}
+
+function tokenize(segments: readonly string[]): Name {
+  const tokens: string[] = [];
+  const numbers: number[] = [];
+  for (const seg of segments) {
+    const st = STRUCTURAL.exec(seg);
+    if (st !== null) {
+      numbers.push(Number(st[2]));
+      continue;
+    }
+    const lowered = seg
+      .replace(/^_+/, "")
+      .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+      .replace(/([a-zA-Z])(\d)/g, "$1_$2")
+      .toLowerCase();
+    const whole = SYNONYMS[lowered];
+    const parts = whole !== undefined ? [whole] : lowered.split(/[_\-.\s]+/);
+    for (const p of parts) {
+      if (p === "") continue;
+      if (/^\d+$/.test(p)) {
+        numbers.push(Number(p));
+        continue;
+      }
+      const s = SYNONYMS[p] ?? p;
+      for (const q of s.split("_")) if (q !== "") tokens.push(q);
+    }
+  }
+  return { tokens, numbers, family: tokens.join("/"), role: tokens.at(-1) ?? "" };
+}
+
+function sourceName(name: string): Name {
+  return tokenize(name.split("/"));
+}
+
+function targetName(t: TargetAttribute): Name {
+  return tokenize(objectPathFromString(t.objectPath) ?? t.objectPath.split("/"));
+}
+
+function tokenSimilarity(a: Name, b: Name): number {
+  const A = [...new Set(a.tokens)];
+  const B = [...new Set(b.tokens)];
+  if (A.length + B.length === 0) return 0;
+  let common = 0;
+  const used = new Set<number>();
+  for (const x of A) {
+    const j = B.findIndex(
+      (y, k) => !used.has(k) && (y === x || (x.length >= 4 && y.length >= 4 && distance(x, y) <= 1)),
+    );
+    if (j >= 0) {
+      used.add(j);
+      common++;
+    }
+  }
+  return common / (A.length + B.length - common);
+}
+
+/** Position of each item in its family: numbers compared in natural order (missing = -1). */
+function ordinals<T>(items: readonly T[], name: (x: T) => Name): Map<T, { ord: number; size: number }> {
+  const byFamily = new Map<string, T[]>();
+  for (const it of items) {
+    const k = name(it).family;
+    byFamily.set(k, [...(byFamily.get(k) ?? []), it]);
+  }
+  const out = new Map<T, { ord: number; size: number }>();
+  for (const group of byFamily.values()) {
+    const key = (x: T) => name(x).numbers;
+    const sorted = [...group].sort((a, b) => {
+      const x = key(a);
+      const y = key(b);
+      for (let i = 0; i < Math.max(x.length, y.length); i++) {
+        const d = (x[i] ?? -1) - (y[i] ?? -1);
+        if (d !== 0) return d;
+      }
+      return 0;
+    });
+    sorted.forEach((it, i) => out.set(it, { ord: i, size: sorted.length }));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shapes
+
+/** How a source of `s` can become a target of `t`: transforms, or undefined when it cannot. */
+function shapeBridge(
+  s: VariableInfo,
+  t: TargetAttribute,
+): { transforms: Transform[]; why: string } | undefined {
+  if (s.dtype !== t.dtype) return undefined;
+  const a = s.shape;
+  const b = t.shape;
+  if (a.join() === b.join()) return { transforms: [], why: "" };
+  const n = (x: readonly number[]) => x.reduce((p, q) => p * q, 1);
+  if (a.length === 2 && b.length === 2 && a[0] === b[1] && a[1] === b[0]) {
+    return { transforms: [{ op: "transpose", perm: [1, 0] }], why: "shape matches after transpose" };
+  }
+  if (n(a) !== n(b) || n(a) === 0) return undefined;
+  // Attention heads: [H, H] → [H, heads, H/heads] or [heads, H/heads, H]; [H] → [heads, H/heads].
+  const head =
+    (a.length === 2 &&
+      b.length === 3 &&
+      ((b[0] === a[0] && (b[1] as number) * (b[2] as number) === a[1]) ||
+        (b[2] === a[1] && (b[0] as number) * (b[1] as number) === a[0]))) ||
+    (a.length === 1 && b.length === 2 && (b[0] as number) * (b[1] as number) === a[0]);
+  if (head)
+    return {
+      transforms: [{ op: "reshape", shape: [...b] }],
+      why: `shape matches after a head reshape to [${b.join(", ")}]`,
+    };
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Optimizer state
+
+const SLOT_SUFFIXES: ReadonlyArray<[RegExp, OptimizerPreset]> = [
+  [/^(.*)\/Adam(_1)?$/, "adam"],
+  [/^(.*)\/Momentum$/, "momentum"],
+  [/^(.*)\/RMSProp(_[12])?$/, "rmsprop"],
+  [/^(.*)\/Adagrad$/, "adagrad"],
+  [/^(.*)\/Ftrl(_1)?$/, "ftrl"],
+];
+
+const fmt = (v: { dtype: { name: string }; shape: readonly number[] }) =>
+  `${v.dtype.name}[${v.shape.join(",")}]`;
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * Drafts a map from `sources` to `target`.
+ * @param schema  the `$schema` value to write
+ */
+export function draftMapping(
+  unsorted: readonly VariableInfo[],
+  target: TargetGraph,
+  schema = "assignment-map.schema.json",
+): DraftResult {
+  // Input order never matters: sources in bytewise name order.
+  const sources = [...unsorted].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+  const srcByName = new Map(sources.map((s) => [s.name, s]));
+  const ignored: Array<{ name: string; reason: string }> = [];
+  const ignore: string[] = [];
+  // 1. Classify sources.
+  const slotFamilies = new Map<OptimizerPreset, number>();
+  const modelSources: VariableInfo[] = [];
+  const ema: string[] = [];
+  let globalStep = false;
+  for (const s of sources) {
+    if (s.name === OBJECT_GRAPH_KEY) continue;
+    const slot = SLOT_SUFFIXES.find(([re]) => {
+      const m = re.exec(s.name);
+      return m !== null && srcByName.has(m[1] as string);
+    });
+    if (slot !== undefined) {
+      slotFamilies.set(slot[1], (slotFamilies.get(slot[1]) ?? 0) + 1);
+      continue;
+    }
+    if (
+      s.name.endsWith("/ExponentialMovingAverage") &&
+      srcByName.has(s.name.slice(0, -"/ExponentialMovingAverage".length))
+    ) {
+      ema.push(s.name);
+      continue;
+    }
+    if (s.name === "global_step") {
+      globalStep = true;
+      continue;
+    }
+    if (/^beta[12]_power(_\d+)?$/.test(s.name)) {
+      ignored.push({
+        name: s.name,
+        reason: "TF1 Adam's running beta power: TF2 optimizers derive it from the step counter",
+      });
+      ignore.push(s.name);
+      continue;
+    }
+    modelSources.push(s);
+  }
+  // 2. Classify targets.
+  const slotTargets = target.attributes.filter((a) => a.slot !== undefined);
+  const optimizerNodes = new Set(slotTargets.map((a) => a.slot?.optimizerNodeId));
+  const optimizerPath = (() => {
+    const id = [...optimizerNodes][0];
+    const child = target.attributes.find(
+      (a) =>
+        a.slot === undefined && target.graph.nodes[id as number]?.children.some((c) => c.nodeId === a.nodeId),
+    );
+    return child === undefined ? undefined : child.objectPath.slice(0, child.objectPath.lastIndexOf("/"));
+  })();
+  const isOptimizerState = (a: TargetAttribute) =>
+    optimizerPath !== undefined && a.objectPath.startsWith(`${optimizerPath}/`) && a.slot === undefined;
+  const modelTargets = target.attributes.filter(
+    (a) => a.slot === undefined && !isOptimizerState(a) && a.objectPath !== "save_counter",
+  );
+
+  // 3. Scores.
+  const sNames = new Map(modelSources.map((s) => [s, sourceName(s.name)]));
+  const tNames = new Map(modelTargets.map((t) => [t, targetName(t)]));
+  const sOrd = ordinals(modelSources, (s) => sNames.get(s) as Name);
+  const tOrd = ordinals(modelTargets, (t) => tNames.get(t) as Name);
+  interface Cell {
+    score: number;
+    reason: string;
+    transforms: Transform[];
+  }
+  const cells: (Cell | undefined)[][] = modelTargets.map((t) =>
+    modelSources.map((s) => {
+      const bridge = shapeBridge(s, t);
+      if (bridge === undefined) return undefined;
+      const tn = tNames.get(t) as Name;
+      const sn = sNames.get(s) as Name;
+      const penalty = bridge.transforms.length > 0 ? 0.08 : 0;
+      const extra = bridge.why === "" ? "" : `, ${bridge.why}`;
+      if (t.fullName !== "" && t.fullName === s.name)
+        return { score: 0.99 - penalty, reason: `same full_name${extra}`, transforms: bridge.transforms };
+      if (sn.family === tn.family && sn.numbers.join() === tn.numbers.join()) {
+        return {
+          score: 0.95 - penalty,
+          reason: `same name after normalisation (${tn.tokens.join("/")})${extra}`,
+          transforms: bridge.transforms,
+        };
+      }
+      const sim = tokenSimilarity(sn, tn);
+      const role = sn.role === tn.role ? 1 : 0;
+      const so = sOrd.get(s) as { ord: number; size: number };
+      const to = tOrd.get(t) as { ord: number; size: number };
+      const position = so.size === to.size && so.size > 1 && so.ord === to.ord ? 1 : 0;
+      const score = 0.15 + 0.35 * sim + 0.15 * role + 0.2 * position - penalty;
+      const parts = [`names ${Math.round(sim * 100)}% alike`];
+      if (role) parts.push(`both ${tn.role}`);
+      if (position) parts.push(`both #${so.ord + 1} of ${so.size} in natural order`);
+      return { score, reason: parts.join(", ") + extra, transforms: bridge.transforms };
+    }),
+  );
+  // Unique partners: the only compatible source with this role for a target, and vice versa.
+  modelTargets.forEach((t, i) => {
+    const row = cells[i] as (Cell | undefined)[];
+    const sameRole = row
+      .map((c, j) =>
+        c !== undefined &&
+        (sNames.get(modelSources[j] as VariableInfo) as Name).role === (tNames.get(t) as Name).role
+          ? j
+          : -1,
+      )
+      .filter((j) => j >= 0);
+    if (sameRole.length !== 1) return;
+    const j = sameRole[0] as number;
+    const colCount = cells.filter(
+      (r, k) =>
+        r[j] !== undefined &&
+        (tNames.get(modelTargets[k] as TargetAttribute) as Name).role === (tNames.get(t) as Name).role,
+    ).length;
+    const c = row[j] as Cell;
+    if (colCount === 1 && c.score < 0.9) {
+      // One candidate each way, same role and dtype: exact shapes make it sure, a transform nearly.
+      c.score = c.transforms.length === 0 ? 0.9 : 0.85;
+      c.reason = `only ${fmt(t)} ${(tNames.get(t) as Name).role} on either side; ${c.reason}`;
+    }
+  });
+
+  // 4. Global one-to-one assignment (maximise total score).
+  const BIG = 1e6;
+  const cost = modelTargets.map((_, i) =>
+    modelSources.map((_, j) => {
+      const c = cells[i]?.[j];
+      return c === undefined ? BIG : 1 - c.score;
+    }),
+  );
+  const pairs = modelTargets.length > 0 && modelSources.length > 0 ? munkres(cost) : [];
+  const MIN_SCORE = 0.3;
+  const proposals = new Map<string, { from: string[]; confidence: number; transforms: Transform[] }>();
+  const chosen: Array<{
+    t: TargetAttribute;
+    s: VariableInfo;
+    cell: Cell;
+    confidence: number;
+    reason: string;
+  }> = [];
+  const ambiguous: Array<{
+    target: string;
+    chosen: string;
+    candidates: Array<{ from: string; score: number }>;
+  }> = [];
+  const usedSources = new Set<VariableInfo>();
+  for (const [i, j] of [...pairs].sort((a, b) => a[0] - b[0])) {
+    const cell = cells[i]?.[j];
+    const t = modelTargets[i] as TargetAttribute;
+    const s = modelSources[j] as VariableInfo;
+    if (cell === undefined || cell.score < MIN_SCORE) continue;
+    // Margin: the best alternative for this target (other sources) and for this source (other targets).
+    const rowAlt = (cells[i] ?? [])
+      .filter((c, k) => k !== j && c !== undefined)
+      .map((c) => (c as Cell).score);
+    const colAlt = cells
+      .filter((_, k) => k !== i)
+      .map((r) => r[j])
+      .filter((c): c is Cell => c !== undefined)
+      .map((c) => c.score);
+    const alt = Math.max(0, ...rowAlt, ...colAlt);
+    let confidence = cell.score;
+    let reason = cell.reason;
+    if (cell.score - alt < 0.05) {
+      confidence = Math.min(confidence, 0.5);
+      reason = `ambiguous: ${reason}`;
+      ambiguous.push({
+        target: t.objectPath,
+        chosen: s.name,
+        candidates: (cells[i] ?? [])
+          .map((c, k) => ({
+            from: (modelSources[k] as VariableInfo).name,
+            score: c === undefined ? 0 : round(c.score),
+          }))
+          .filter((c) => c.score > 0)
+          .sort((a, b) => b.score - a.score || a.from.localeCompare(b.from))
+          .slice(0, 5),
+      });
+    }
+    confidence = round(Math.max(0, Math.min(1, confidence)));
+    chosen.push({ t, s, cell, confidence, reason });
+    usedSources.add(s);
+    proposals.set(t.checkpointKey, { from: [s.name], confidence, transforms: cell.transforms });
+  }
+
+  // 5. Optimizer state.
+  let preset: OptimizerPreset | undefined;
+  if (slotFamilies.size > 0) {
+    const top = [...slotFamilies].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0] as [
+      OptimizerPreset,
+      number,
+    ];
+    if (slotTargets.length > 0 && optimizerPath !== undefined) preset = top[0];
+    for (const [p] of slotFamilies) {
+      if (p === preset) continue;
+      const base = {
+        adam: "Adam",
+        momentum: "Momentum",
+        rmsprop: "RMSProp",
+        adagrad: "Adagrad",
+        ftrl: "Ftrl",
+        "rmsprop-centered": "RMSProp",
+      }[p];
+      const why =
+        preset === undefined
+          ? "the target has no optimizer slot variables"
+          : `only one optimizer preset applies (${preset})`;
+      ignore.push(`*/${base}`, `*/${base}_?`);
+      ignored.push({ name: `*/${base}*`, reason: `TF1 ${base} slots: ${why}` });
+    }
+  }
+  if (globalStep && preset === undefined) {
+    ignore.push("global_step");
+    ignored.push({ name: "global_step", reason: "the target has no optimizer step counter to receive it" });
+  }
+  if (ema.length > 0) {
+    ignore.push("*/ExponentialMovingAverage");
+    ignored.push({
+      name: "*/ExponentialMovingAverage",
+      reason: `${ema.length} EMA copies: set "ema": true to migrate them in place of the raw values`,
+    });
+  }
+
+  // 6. Fold runs of exact assignments into scope rules where resolution is unchanged.
+  type Line = { from: string; to: string; transforms?: Transform[]; confidence: number; reason: string };
+  let lines: Line[] = chosen
+    .sort((a, b) => a.t.nodeId - b.t.nodeId)
+    .map((c) => ({
+      from: c.s.name,
+      to: c.t.objectPath,
+      ...(c.cell.transforms.length > 0 ? { transforms: c.cell.transforms } : {}),
+      confidence: c.confidence,
+      reason: c.reason,
+    }));
+  const build = (ls: readonly Line[]) => ({
+    $schema: schema,
+    assignments: ls,
+    ignore: [...new Set(ignore)].sort(),
+    ...(preset !== undefined && optimizerPath !== undefined
+      ? { optimizer: { preset, path: optimizerPath } }
+      : {}),
+  });
+  const resolve = (doc: object) => resolveAssignments(parseAssignmentMap(doc), sources, target);
+  const signature = (r: Resolution) =>
+    r.assignments
+      .map(
+        (a) =>
+          `${a.target.checkpointKey}<${a.source.kind === "variables" ? a.source.names.join("+") : a.source.kind}|${JSON.stringify(a.transforms)}`,
+      )
+      .join("\n");
+  const wanted = signature(resolve(build(lines)));
+  const groups = new Map<string, Line[]>();
+  for (const l of lines) {
+    if (l.transforms !== undefined) continue;
+    const fs = l.from.split("/");
+    const ts = l.to.split("/");
+    let k = 0;
+    while (k < Math.min(fs.length, ts.length) - 1 && fs[fs.length - 1 - k] === ts[ts.length - 1 - k]) k++;
+    if (k === 0) continue;
+    const key = `${fs.slice(0, fs.length - k).join("/")}/\u0000${ts.slice(0, ts.length - k).join("/")}/`;
+    groups.set(key, [...(groups.get(key) ?? []), l]);
+  }
+  for (const [key, group] of [...groups].sort((a, b) => a[0].localeCompare(b[0]))) {
+    if (group.length < 2) continue;
+    const [fromScope, toScope] = key.split("\u0000") as [string, string];
+    const rest = lines.filter((l) => !group.includes(l));
+    const scopeLine: Line = {
+      from: fromScope,
+      to: toScope,
+      confidence: Math.min(...group.map((g) => g.confidence)),
+      reason: `${group.length} variables under ${toScope}: ${[...new Set(group.map((g) => g.reason.replace(/^ambiguous: /, "")))].slice(0, 2).join("; ")}`,
+    };
+    const candidate = [...rest, scopeLine];
+    if (signature(resolve(build(candidate))) === wanted) lines = candidate;
+  }
+
+  const map: DraftMap = {
+    ...build(lines),
+    unresolved: {
+      unmatchedSources: modelSources
+        .filter((s) => !usedSources.has(s))
+        .map((s) => ({ name: s.name, dtype: s.dtype.name, shape: s.shape })),
+      unassignedTargets: [],
+      ambiguous,
+      ignored: [...ignored].sort((a, b) => a.name.localeCompare(b.name)),
+    },
+  };
+  const resolution = resolve(map);
+  // Slots and the step counter follow their variable's (or the whole map's) confidence.
+  const minConfidence = Math.min(1, ...lines.map((l) => l.confidence));
+  for (const a of resolution.assignments) {
+    if (proposals.has(a.target.checkpointKey) || a.source.kind !== "variables") continue;
+    const original =
+      a.target.slot === undefined
+        ? undefined
+        : target.attributes.find((x) => x.nodeId === a.target.slot?.originalNodeId);
+    const confidence =
+      original === undefined
+        ? minConfidence
+        : (proposals.get(original.checkpointKey)?.confidence ?? minConfidence);
+    proposals.set(a.target.checkpointKey, {
+      from: [...a.source.names],
+      confidence,
+      transforms: [...a.transforms],
+    });
+  }
+  const unassignedTargets = resolution.unassigned.map((t) => ({
+    target: t.objectPath,
+    dtype: t.dtype.name,
+    shape: t.shape,
+    ...(isOptimizerState(t) ? { note: 'optimizer hyperparameter: set it with {"value": …}' } : {}),
+  }));
+  return { map: { ...map, unresolved: { ...map.unresolved, unassignedTargets } }, resolution, proposals };
+}
