@@ -194,7 +194,7 @@ function ordinals<T>(items: readonly T[], name: (x: T) => Name): Map<T, { ord: n
       }
       return 0;
     });
-    sorted.forEach((it, i) => out.set(it, { ord: i, size: sorted.length }));
+    for (const [i, it] of sorted.entries()) out.set(it, { ord: i, size: sorted.length });
   }
   return out;
 }

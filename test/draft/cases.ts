@@ -40,7 +40,10 @@ function build(name: string, pairs: Pair[], adam: boolean, extraSources: Variabl
   for (const p of pairs) {
     const segs = p.to.split("/");
     let node = target;
-    for (const s of segs.slice(0, -1)) node = (node[s] ??= {}) as Record<string, unknown>;
+    for (const s of segs.slice(0, -1)) {
+      node[s] ??= {};
+      node = node[s] as Record<string, unknown>;
+    }
     node[segs.at(-1) as string] = {
       dtype: "float32",
       shape: p.targetShape ?? p.shape,

@@ -44,7 +44,7 @@ export const draftMappingCommand: CommandModule<Args> = {
     if (args.output === undefined) io.stdout(`${JSON.stringify(r.map, null, 2)}\n`);
     const u = r.map.unresolved;
     io.stderr(
-      [
+      `${[
         `drafted ${r.map.assignments.length} assignment lines (${r.sure} sure, ${r.unsure} to review); they fill ${r.assignedTargets} of ${r.targets} target variables`,
         ...(r.map.optimizer !== undefined
           ? [`optimizer preset: ${r.map.optimizer.preset} → ${r.map.optimizer.path}`]
@@ -62,7 +62,7 @@ export const draftMappingCommand: CommandModule<Args> = {
         args.output !== undefined ? `wrote ${args.output}` : "",
       ]
         .filter((l) => l !== "")
-        .join("\n") + "\n",
+        .join("\n")}\n`,
     );
     return EXIT_OK;
   },
