@@ -83,13 +83,8 @@ async function valueFor(
       return { kind: "fixed", data: constant(a.source.value, t).data };
     case "template": {
       const r = template as CheckpointReader;
-      if (
-        r instanceof BundleReader &&
-        t.dtype.itemSize !== undefined &&
-        r.entry(t.checkpointKey)?.proto.slices.length === 0
-      ) {
-        return { kind: "fixed", data: r.streamTensorBytes(t.checkpointKey) };
-      }
+      const stream = r instanceof BundleReader ? r.streamWhole(t.checkpointKey) : undefined;
+      if (stream !== undefined) return { kind: "fixed", data: stream };
       return fromTensor(await r.readTensor(t.checkpointKey));
     }
     case "variables": {
@@ -97,15 +92,9 @@ async function valueFor(
       const only = names[0] as string;
       const identity = names.length === 1 && a.transforms.length === 0 && a.source.concatAxis === undefined;
       if (identity) {
-        // Stream byte range to byte range when the source stores the tensor whole.
-        if (
-          source instanceof BundleReader &&
-          t.dtype.itemSize !== undefined &&
-          source.entry(only)?.proto.slices.length === 0 &&
-          source.header.endianness === "little"
-        ) {
-          return { kind: "fixed", data: source.streamTensorBytes(only) };
-        }
+        // Stream byte range to byte range when the source stores the tensor whole or in row slices.
+        const stream = source instanceof BundleReader ? source.streamWhole(only) : undefined;
+        if (stream !== undefined) return { kind: "fixed", data: stream };
         return fromTensor(await source.readTensor(only));
       }
       const inputs: FixedTensor[] = [];

@@ -284,9 +284,51 @@ export class BundleReader implements CheckpointReader {
   }
 
   /**
+   * Streams the little-endian bytes of a whole fixed-size tensor without materialising it, when
+   * the layout allows: a tensor stored whole, or one partitioned along its first axis only (the
+   * usual embedding partitioning), whose slices are then read in row order. Returns undefined
+   * for other layouts (read those with {@link readTensor}). CRCs are verified as each piece ends.
+   */
+  streamWhole(name: string, chunkBytes = STREAM_CHUNK_BYTES): AsyncGenerator<Uint8Array> | undefined {
+    const entry = this.#entries.get(name);
+    if (entry === undefined || entry.dtype.itemSize === undefined || this.header.endianness !== "little")
+      return undefined;
+    if (entry.proto.slices.length === 0) return this.#stream({ key: name, entry }, chunkBytes);
+    const shape = entry.shape;
+    const pieces = entry.proto.slices.map((slice) => ({
+      slice,
+      ext: sliceExtents(slice, shape, { key: name }),
+      stored: this.#sliceEntries.get(Buffer.from(encodeSliceKey(name, slice)).toString("hex")),
+    }));
+    const rowsOnly = pieces.every(
+      (p) =>
+        p.stored !== undefined &&
+        p.ext.starts.slice(1).every((x) => x === 0) &&
+        p.ext.lengths.slice(1).every((l, i) => l === shape[i + 1]),
+    );
+    if (!rowsOnly || shape.length === 0) return undefined;
+    pieces.sort((a, b) => (a.ext.starts[0] as number) - (b.ext.starts[0] as number));
+    let row = 0;
+    for (const p of pieces) {
+      if (p.ext.starts[0] !== row) return undefined; // gaps or overlaps: let readTensor report them
+      row += p.ext.lengths[0] as number;
+    }
+    if (row !== shape[0]) return undefined;
+    return this.#streamPieces(
+      pieces.map((p) => ({ key: `${name} [slice ${formatSlice(p.slice)}]`, entry: p.stored as BundleEntry })),
+      chunkBytes,
+    );
+  }
+
+  async *#streamPieces(ranges: readonly DataRange[], chunkBytes: number): AsyncGenerator<Uint8Array> {
+    for (const r of ranges) yield* this.#stream(r, chunkBytes);
+  }
+
+  /**
    * Streams the stored bytes of a fixed-size, non-partitioned tensor in chunks of at most
    * `chunkBytes`, verifying the CRC when the last chunk has been read (the last `next()` throws
-   * ChecksumMismatchError on a mismatch). Chunks are little-endian only when the bundle is.
+   * ChecksumMismatchError on a mismatch). Chunks are little-endian only when the bundle is. Each
+   * chunk is a view of one reused buffer, valid until the next chunk is requested.
    */
   async *streamTensorBytes(name: string, chunkBytes = STREAM_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
     const entry = this.#entries.get(name);
@@ -300,8 +342,10 @@ export class BundleReader implements CheckpointReader {
     const source = await this.#checkedShard(range);
     let crc = 0;
     const end = entry.proto.offset + entry.proto.size;
+    // One buffer, reused: a chunk is valid until the next is asked for (consumers write it first).
+    const buf = new Uint8Array(Math.min(chunkBytes, entry.proto.size));
     for (let at = entry.proto.offset; at < end; at += chunkBytes) {
-      const chunk = await source.read(at, Math.min(chunkBytes, end - at));
+      const chunk = await source.readInto(at, buf.subarray(0, Math.min(chunkBytes, end - at)));
       crc = crc32c(chunk, crc);
       yield chunk;
     }

@@ -18,6 +18,12 @@ export interface ByteSource {
    * @throws TruncatedFileError when `offset + length` passes `byteLength` or the file shrank.
    */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Reads exactly `into.length` bytes starting at `offset` into `into` (no allocation: for
+   * streaming through one reused buffer).
+   * @throws TruncatedFileError like {@link read}
+   */
+  readInto(offset: number, into: Uint8Array): Promise<Uint8Array>;
   /** Releases the underlying handle. Idempotent. */
   close(): Promise<void>;
 }
@@ -69,9 +75,14 @@ export class FileSource implements ByteSource {
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this, offset, length);
+    return this.readInto(offset, new Uint8Array(length));
+  }
+
+  async readInto(offset: number, buf: Uint8Array): Promise<Uint8Array> {
+    const length = buf.length;
+    checkRange(this, offset, length);
     const handle = this.#handle;
     if (handle === undefined) throw new TfckptError("corrupt", "read after close", { file: this.name });
-    const buf = new Uint8Array(length);
     let done = 0;
     while (done < length) {
       const { bytesRead } = await handle.read(buf, done, length - done, offset + done);
@@ -109,6 +120,11 @@ export class MemorySource implements ByteSource {
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this, offset, length);
     return this.#bytes.subarray(offset, offset + length);
+  }
+  async readInto(offset: number, into: Uint8Array): Promise<Uint8Array> {
+    checkRange(this, offset, into.length);
+    into.set(this.#bytes.subarray(offset, offset + into.length));
+    return into;
   }
   async close(): Promise<void> {}
 }

@@ -341,3 +341,30 @@ describe("mapping semantics", () => {
     expect(r.stderr).toContain('$.assignments[4]: needs exactly one of "from", "fromPattern" or "value"');
   });
 });
+
+describe("partitioned sources", () => {
+  it("a row-partitioned embedding streams into one whole target tensor, bit for bit", async () => {
+    const src = join(REPO, "fixtures", "partitioned", "model.ckpt-5");
+    const target = join(work, "part.graph.json");
+    writeFileSync(
+      target,
+      JSON.stringify({
+        embedding: { embeddings: { dtype: "float32", shape: [10, 4] } },
+        dense: { kernel: { dtype: "float32", shape: [4, 2] } },
+      }),
+    );
+    const out = join(work, "part", "ckpt-1");
+    const report = await migrate({
+      source: src,
+      target,
+      output: out,
+      mapping: { assignments: [{ from: "/", to: "/" }] },
+    });
+    expect(report.verdicts.assertConsumed.passed).toBe(true);
+    const whole = (await readAll(src, ["embedding/embeddings"])).get("embedding/embeddings") as FixedTensor;
+    expect(await bytesOf(out, `embedding/embeddings${W}`)).toEqual(whole.data);
+    const c = await openCheckpoint(out);
+    expect(c.get(`embedding/embeddings${W}`)?.slices).toBeUndefined();
+    await c.close();
+  });
+});

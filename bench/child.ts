@@ -1,0 +1,38 @@
+/**
+ * One benchmark operation in its own process, so its peak RSS is its own:
+ * `node dist/bench/child.js <op> <json options>` prints `{"seconds": …, "maxRssMiB": …}`.
+ *
+ * @module
+ */
+import { openCheckpoint } from "../src/checkpoint/open.js";
+import { migrate } from "../src/migrate.js";
+import { validateCheckpoint } from "../src/validate.js";
+
+const [op, raw] = process.argv.slice(2);
+const args = JSON.parse(raw ?? "{}") as Record<string, string>;
+const t0 = process.hrtime.bigint();
+let detail = "";
+if (op === "migrate") {
+  const r = await migrate({
+    source: args.source as string,
+    target: args.target as string,
+    mapping: args.mapping as string,
+    output: args.output as string,
+    force: true,
+    writeState: false,
+  });
+  detail = `${r.assignments.length} assigned, assert_consumed ${r.verdicts.assertConsumed.passed ? "passed" : "FAILED"}`;
+} else if (op === "validate") {
+  const r = await validateCheckpoint(args.path as string);
+  detail = `${r.integrity.tensorsChecked} tensors, ${r.integrity.failures.length} failures`;
+} else if (op === "inspect") {
+  const r = await openCheckpoint(args.path as string);
+  detail = `${r.list().length} variables`;
+  await r.close();
+} else {
+  throw new Error(`unknown op ${op}`);
+}
+const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+process.stdout.write(
+  `${JSON.stringify({ seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, detail })}\n`,
+);
