@@ -42,3 +42,9 @@ export const MAX_GRAPH_NODES = 10_000_000;
 
 /** Largest `checkpoint` state file read (bytes); TF's are a few hundred bytes. */
 export const MAX_STATE_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Deepest nesting accepted in a JSON document (object graph, mapping). Real models nest a few
+ * dozen levels; the cap keeps recursive validation and tree building off the stack limit.
+ */
+export const MAX_DOCUMENT_DEPTH = 512;

@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { type DocumentProblem, InvalidDocumentError } from "./errors.js";
+import { MAX_DOCUMENT_DEPTH } from "./limits.js";
 
 /** The package root (where `mappings/` is), found from this module's location in src/ or dist/src/. */
 function packageRoot(): string {
@@ -79,6 +80,15 @@ function problem(e: ErrorObject): DocumentProblem {
  * @throws InvalidDocumentError with every problem and its JSON path
  */
 export function validateDocument(schema: string, doc: unknown, what: string, file?: string): void {
+  const depth = jsonDepth(doc);
+  if (depth > MAX_DOCUMENT_DEPTH) {
+    throw new InvalidDocumentError(what, file, [
+      {
+        path: "$",
+        message: `nested ${depth} levels deep; at most MAX_DOCUMENT_DEPTH (${MAX_DOCUMENT_DEPTH}) are accepted`,
+      },
+    ]);
+  }
   const v = validator(schema);
   if (v(doc)) return;
   // `if/then/else` adds a wrapper error ("must match then schema") per failing branch: drop those.
@@ -91,6 +101,20 @@ export function validateDocument(schema: string, doc: unknown, what: string, fil
     return true;
   });
   throw new InvalidDocumentError(what, file, problems);
+}
+
+/** Nesting depth of a JSON value, computed without recursion. */
+export function jsonDepth(doc: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[doc, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (typeof v !== "object" || v === null) continue;
+    if (d > max) max = d;
+    if (max > MAX_DOCUMENT_DEPTH) return max;
+    for (const c of Object.values(v as object)) stack.push([c, d + 1]);
+  }
+  return max;
 }
 
 /**

@@ -126,7 +126,9 @@ export class AtomicOutput {
 
   /**
    * Closes every file and renames them into place in the order they were opened, except that
-   * files listed in `last` are renamed after all others, in that order.
+   * files listed in `last` are renamed after all others, in that order (and, when they exist,
+   * removed before the others are renamed: a process killed mid-commit leaves no index over
+   * mismatched data).
    * @throws OutputExistsError when an output appeared meanwhile and `force` is off
    */
   async commit(last: readonly string[] = []): Promise<void> {
@@ -142,6 +144,9 @@ export class AtomicOutput {
       if (!this.#force) {
         for (const f of order) if (existsSync(f.finalPath)) throw new OutputExistsError(f.finalPath);
       }
+      // Replacing a checkpoint: remove the old index first, so that between the renames below
+      // there is either no checkpoint or a complete one, never an old index over new data.
+      for (const p of last) await unlink(p).catch(() => undefined);
       for (const f of order) await rename(f.tempPath, f.finalPath);
       this.#done = true;
     } catch (e) {

@@ -22,7 +22,7 @@ import {
 import { type DTypeInfo, dtypeFromEnum } from "../dtypes.js";
 import { CorruptCheckpointError, LimitExceededError, NotFoundError, UnsupportedError } from "../errors.js";
 import { type ObjectGraph, parseObjectGraph } from "../graph/object-graph.js";
-import { FileSource } from "../io/byte-source.js";
+import { type ByteSource, FileSource } from "../io/byte-source.js";
 import { MAX_MATERIALIZED_TENSOR_BYTES } from "../limits.js";
 import { decodeSavedTensorSlices, type SliceProto } from "../proto/index.js";
 import { compareBytes } from "../table/keys.js";
@@ -81,19 +81,20 @@ export class V1Reader implements CheckpointReader {
   }
 
   /**
-   * Opens the V1 table files `files` (one, or every shard of a sharded save) and merges their
-   * metadata.
+   * Opens the V1 table files `files` (one, or every shard of a sharded save; paths, or byte
+   * sources for in-memory reading) and merges their metadata.
    * @param path  the name shown for this checkpoint (file or pattern)
    * @throws NotFoundError for a missing file; CorruptCheckpointError for a bad table or meta
    *         ("Failed to find the saved tensor slices at the beginning of the checkpoint file");
    *         UnsupportedError for a newer checkpoint version or an unknown dtype
    */
-  static async open(path: string, files: readonly string[]): Promise<V1Reader> {
+  static async open(path: string, files: ReadonlyArray<string | ByteSource>): Promise<V1Reader> {
     const tables: TableReader[] = [];
     try {
       const tensors = new Map<string, V1Tensor>();
-      for (const file of files) {
-        const table = await TableReader.open(await FileSource.open(file));
+      for (const f of files) {
+        const file = typeof f === "string" ? f : f.name;
+        const table = await TableReader.open(typeof f === "string" ? await FileSource.open(f) : f);
         tables.push(table);
         const metaBytes = await table.get(new Uint8Array(0));
         const meta =
@@ -146,7 +147,12 @@ export class V1Reader implements CheckpointReader {
           }
         }
       }
-      return new V1Reader(path, [...files], tables, tensors);
+      return new V1Reader(
+        path,
+        files.map((f) => (typeof f === "string" ? f : f.name)),
+        tables,
+        tensors,
+      );
     } catch (e) {
       for (const t of tables) await t.source.close();
       throw e;
