@@ -9,8 +9,12 @@ import { f16round, getFloat16 } from "@petamoriken/float16";
 import type { DTypeInfo } from "./dtypes.js";
 import type { Tensor } from "./tensor.js";
 
-/** Decodes element `i` of little-endian `data` as a JS value (bigint for 64-bit integers). */
-export function elementAt(dtype: DTypeInfo, view: DataView, i: number): number | bigint | boolean | string {
+/**
+ * Element `i` of a little-endian real-valued tensor as a number (bigint for 64-bit integers;
+ * bool as 0/1; float8/int4/int2 variants as their raw byte). Complex dtypes are not real-valued:
+ * use {@link elementAt}.
+ */
+export function realAt(dtype: DTypeInfo, view: DataView, i: number): number | bigint {
   switch (dtype.name) {
     case "float32":
       return view.getFloat32(i * 4, true);
@@ -23,9 +27,6 @@ export function elementAt(dtype: DTypeInfo, view: DataView, i: number): number |
     case "int8":
     case "qint8":
       return view.getInt8(i);
-    case "uint8":
-    case "quint8":
-      return view.getUint8(i);
     case "int16":
     case "qint16":
       return view.getInt16(i * 2, true);
@@ -42,14 +43,24 @@ export function elementAt(dtype: DTypeInfo, view: DataView, i: number): number |
     case "uint64":
       return view.getBigUint64(i * 8, true);
     case "bool":
+      return view.getUint8(i) !== 0 ? 1 : 0;
+    default:
+      // uint8, quint8, and the float8 / int4 / int2 variants: the raw byte.
+      return view.getUint8(i);
+  }
+}
+
+/** Element `i` of a little-endian tensor for display: booleans as booleans, complex as `a+bj`. */
+export function elementAt(dtype: DTypeInfo, view: DataView, i: number): number | bigint | boolean | string {
+  switch (dtype.name) {
+    case "bool":
       return view.getUint8(i) !== 0;
     case "complex64":
       return `${view.getFloat32(i * 8, true)}${sign(view.getFloat32(i * 8 + 4, true))}j`;
     case "complex128":
       return `${view.getFloat64(i * 16, true)}${sign(view.getFloat64(i * 16 + 8, true))}j`;
     default:
-      // float8 / int4 / int2 variants: the raw byte.
-      return view.getUint8(i);
+      return realAt(dtype, view, i);
   }
 }
 

@@ -9,10 +9,11 @@
  *
  * @module
  */
-import { f16round, getFloat16, setFloat16 } from "@petamoriken/float16";
+import { f16round, setFloat16 } from "@petamoriken/float16";
 import { type DTypeInfo, dtypeFromName, isFixedSize } from "../dtypes.js";
 import { UsageError } from "../errors.js";
 import { type FixedTensor, numElements } from "../tensor.js";
+import { realAt } from "../values.js";
 
 /** One transform as written in an assignment map. */
 export type Transform =
@@ -269,38 +270,6 @@ function aligned(t: FixedTensor): Uint8Array {
   return t.data.byteOffset % 8 === 0 ? t.data : t.data.slice();
 }
 
-/** Element `i` of `t` as a number (bigint for 64-bit integers). */
-function readNum(view: DataView, dtype: string, i: number): number | bigint {
-  switch (dtype) {
-    case "float16":
-      return getFloat16(view, i * 2, true);
-    case "bfloat16":
-      return new Float32Array(new Uint32Array([view.getUint16(i * 2, true) << 16]).buffer)[0] as number;
-    case "float32":
-      return view.getFloat32(i * 4, true);
-    case "float64":
-      return view.getFloat64(i * 8, true);
-    case "int8":
-      return view.getInt8(i);
-    case "uint8":
-      return view.getUint8(i);
-    case "int16":
-      return view.getInt16(i * 2, true);
-    case "uint16":
-      return view.getUint16(i * 2, true);
-    case "int32":
-      return view.getInt32(i * 4, true);
-    case "uint32":
-      return view.getUint32(i * 4, true);
-    case "int64":
-      return view.getBigInt64(i * 8, true);
-    case "uint64":
-      return view.getBigUint64(i * 8, true);
-    default:
-      return view.getUint8(i) !== 0 ? 1 : 0;
-  }
-}
-
 /** float32 → bfloat16 bits, round to nearest even (NaN kept quiet). */
 function toBfloat16Bits(v: number): number {
   const bits = new Uint32Array(new Float32Array([v]).buffer)[0] as number;
@@ -417,7 +386,7 @@ export function applyTransform(t: Transform, input: FixedTensor): FixedTensor {
       const src = new DataView(input.data.buffer, input.data.byteOffset, input.data.byteLength);
       const data = new Uint8Array(n * (out.dtype.itemSize as number));
       const dst = new DataView(data.buffer);
-      for (let i = 0; i < n; i++) writeNum(dst, out.dtype.name, i, readNum(src, input.dtype.name, i));
+      for (let i = 0; i < n; i++) writeNum(dst, out.dtype.name, i, realAt(input.dtype, src, i));
       return { kind: "fixed", dtype: out.dtype, shape: out.shape, data };
     }
   }
