@@ -97,15 +97,20 @@ export async function rewriteCheckpoint(
   const reader = await openCheckpoint(src);
   try {
     const items: Item[] = [];
+    const notes = [...reader.notes];
     if (reader instanceof BundleReader) {
       const merged = new Set<string>();
+      // A big-endian bundle is rewritten little-endian: values go through readTensor, which swaps.
+      const bigEndian = reader.header.endianness === "big";
+      if (bigEndian)
+        notes.push("big-endian source: tensors byte-swapped to little-endian; partitioned tensors merged");
       for (const e of reader.storedEntries()) {
         const sourceShard = e.proto.shardId;
         if (e.slice !== undefined) {
           const { fullName, slice } = e.slice;
           const full = reader.get(fullName);
           if (full === undefined) continue;
-          if (options.mergeSlices) {
+          if (options.mergeSlices || bigEndian) {
             if (merged.has(fullName)) continue;
             merged.add(fullName);
             items.push({
@@ -139,7 +144,12 @@ export async function rewriteCheckpoint(
           items.push({
             size: e.proto.size,
             sourceShard,
-            write: (w, shard) => w.add(e.key, e.dtype, e.shape, reader.streamEntry(e), { shard }),
+            write: bigEndian
+              ? async (w, shard) => {
+                  const t = await reader.readTensor(e.key);
+                  if (t.kind === "fixed") await w.add(e.key, t.dtype, t.shape, t.data, { shard });
+                }
+              : (w, shard) => w.add(e.key, e.dtype, e.shape, reader.streamEntry(e), { shard }),
           });
         }
       }
@@ -191,7 +201,7 @@ export async function rewriteCheckpoint(
       shards: numShards,
       tensors: items.length,
       bytes: done,
-      notes: reader.notes,
+      notes,
     };
   } finally {
     await reader.close();

@@ -267,6 +267,15 @@ export class BundleReader implements CheckpointReader {
     }
     if (entry.proto.slices.length > 0) return this.#readPartitioned(entry);
     if (dtype.kind === "string") {
+      if (this.header.endianness === "big") {
+        throw new UnsupportedError(
+          "big-endian string tensors are not supported (their length checksums are byte-swapped)",
+          {
+            file: metaFilename(this.path),
+            key: name,
+          },
+        );
+      }
       const { bytes, source } = await this.#readRange({ key: name, entry });
       const count = numElements(shape);
       return {

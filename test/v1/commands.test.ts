@@ -19,7 +19,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const sessionV1 = join(TF_FIXTURES, "serving-sessionbundle-v1", "half_plus_two", "00000123");
 
 describe("byte-built V1 fixtures", () => {
-  for (const f of ["model.ckpt", "snappy.ckpt", "sharded.ckpt-?????-of-00002"]) {
+  for (const f of ["model.ckpt", "snappy.ckpt", "blocks.ckpt", "sharded.ckpt-?????-of-00002"]) {
     it(`${f}: a tensor in two slices, int64, bool and string values`, async () => {
       const r = await openCheckpoint(join(REPO, "fixtures", "v1", f));
       expect(r.format).toBe("v1");
@@ -37,6 +37,14 @@ describe("byte-built V1 fixtures", () => {
       await r.close();
     });
   }
+  it("blocks.ckpt spreads its entries over many blocks", async () => {
+    const { TableReader } = await import("../../src/table/reader.js");
+    const { FileSource } = await import("../../src/io/byte-source.js");
+    const t = await TableReader.open(await FileSource.open(join(REPO, "fixtures", "v1", "blocks.ckpt")));
+    expect(t.index.length).toBeGreaterThanOrEqual(5);
+    await t.source.close();
+  });
+
   it("snappy.ckpt really has Snappy-compressed blocks", async () => {
     const r = await V1Reader.open("snappy", [join(REPO, "fixtures", "v1", "snappy.ckpt")]);
     await r.verify();
