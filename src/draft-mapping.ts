@@ -6,7 +6,7 @@
 import { openCheckpoint } from "./checkpoint/open.js";
 import { UsageError } from "./errors.js";
 import { loadTarget } from "./graph/load.js";
-import { AtomicOutput } from "./io/atomic.js";
+import { writeTextFileAtomic } from "./io/atomic.js";
 import { type DraftMap, draftMapping, SURE } from "./mapping/draft.js";
 
 /** What {@link draftMappingFiles} produced. */
@@ -41,15 +41,9 @@ export async function draftMappingFiles(
     );
     if (options.output !== undefined) {
       if (!options.output.endsWith(".json")) throw new UsageError("the mapping file should end in .json");
-      const out = await AtomicOutput.create([options.output], { force: options.force ?? false });
-      try {
-        const f = await out.open(options.output);
-        await f.write(new TextEncoder().encode(`${JSON.stringify(map, null, 2)}\n`));
-        await out.commit();
-      } catch (e) {
-        await out.abort();
-        throw e;
-      }
+      await writeTextFileAtomic(options.output, `${JSON.stringify(map, null, 2)}\n`, {
+        force: options.force ?? false,
+      });
     }
     const sure = map.assignments.filter((a) => a.confidence >= SURE).length;
     return {

@@ -7,7 +7,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import { CorruptCheckpointError } from "../errors.js";
-import { AtomicOutput } from "../io/atomic.js";
+import { writeTextFileAtomic } from "../io/atomic.js";
 
 /** `CheckpointState` (checkpoint_state.proto). Paths as stored (relative or absolute). */
 export interface CheckpointState {
@@ -156,23 +156,15 @@ export async function writeCheckpointState(
 ): Promise<string> {
   const file = join(dirname(prefix), "checkpoint");
   const rel = basename(prefix);
-  const out = await AtomicOutput.create([file], { force: options.force ?? false });
-  try {
-    const f = await out.open(file);
-    await f.write(
-      new TextEncoder().encode(
-        formatCheckpointState({
-          modelCheckpointPath: rel,
-          allModelCheckpointPaths: [rel],
-          allModelCheckpointTimestamps: [],
-          lastPreservedTimestamp: undefined,
-        }),
-      ),
-    );
-    await out.commit();
-  } catch (e) {
-    await out.abort();
-    throw e;
-  }
+  await writeTextFileAtomic(
+    file,
+    formatCheckpointState({
+      modelCheckpointPath: rel,
+      allModelCheckpointPaths: [rel],
+      allModelCheckpointTimestamps: [],
+      lastPreservedTimestamp: undefined,
+    }),
+    { force: options.force ?? false },
+  );
   return file;
 }

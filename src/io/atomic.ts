@@ -162,3 +162,24 @@ export class AtomicOutput {
     for (const f of this.#files) await f.discard();
   }
 }
+
+/**
+ * Writes one text file atomically (temporary name, then rename); an existing file is replaced
+ * only with `force`.
+ * @throws OutputExistsError
+ */
+export async function writeTextFileAtomic(
+  path: string,
+  text: string,
+  options: AtomicOutputOptions = {},
+): Promise<void> {
+  const out = await AtomicOutput.create([path], options);
+  try {
+    const f = await out.open(path);
+    await f.write(new TextEncoder().encode(text));
+    await out.commit();
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
+}

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { writeFileSync } from "node:fs";
 import type { Argv } from "yargs";
+import { writeTextFileAtomic } from "../../io/atomic.js";
 import { migrate } from "../../migrate.js";
 import { renderMigrationSummary } from "../../report/migration.js";
 import { EXIT_CHECK_FAILED, EXIT_OK } from "../exit.js";
@@ -106,7 +106,7 @@ export const migrateCommand: CommandModule<Args> = {
       bar.stop();
     }
     const json = `${JSON.stringify(report, null, 2)}\n`;
-    if (args.report !== undefined) writeFileSync(args.report, json);
+    if (args.report !== undefined) await writeTextFileAtomic(args.report, json, { force: args.force });
     if (args.json) io.stdout(json);
     for (const n of report.notes) io.stderr(`note: ${n}\n`);
     (args.json ? io.stderr : io.stdout)(renderMigrationSummary(report));
