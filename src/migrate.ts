@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { dataFilename, metaFilename } from "./bundle/naming.js";
 import { BundleReader } from "./bundle/reader.js";
@@ -36,7 +36,11 @@ export interface MigrateOptions {
   readonly target: string;
   /** The assignment map: a file path, or an already parsed map / raw document. */
   readonly mapping: string | AssignmentMap | object;
-  /** Output checkpoint prefix; required unless `dryRun`. */
+  /**
+   * Output checkpoint prefix (`out/ckpt-1`); required unless `dryRun`. A directory (ending in `/`,
+   * or existing) gets the next `ckpt-N` in it, as `Checkpoint.save` / `CheckpointManager` number
+   * their saves, and `save_counter` defaults to that N.
+   */
   readonly output?: string;
   /** Plan and report only. */
   readonly dryRun?: boolean;
@@ -113,6 +117,27 @@ async function valueFor(
   }
 }
 
+/** `dir/` or an existing directory → `dir/ckpt-N` with N one past the highest `ckpt-N` there. */
+function outputPrefix(output: string): string {
+  let isDir = output.endsWith("/");
+  try {
+    isDir ||= statSync(output).isDirectory();
+  } catch {
+    // does not exist: a prefix (or a new directory when it ends in /)
+  }
+  if (!isDir) return output;
+  let n = 0;
+  try {
+    for (const f of readdirSync(output)) {
+      const m = /^ckpt-(\d+)\.index$/.exec(f);
+      if (m !== null) n = Math.max(n, Number(m[1]));
+    }
+  } catch {
+    // a directory that does not exist yet
+  }
+  return join(output, `ckpt-${n + 1}`);
+}
+
 /** The target with the attributes of unassigned variables removed (for --allow-partial). */
 function partialTarget(target: TargetGraph, keep: ReadonlySet<TargetAttribute>): TargetGraph {
   const keys = new Set([...keep].map((a) => a.checkpointKey));
@@ -138,6 +163,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
     : typeof options.mapping === "string"
       ? loadAssignmentMap(options.mapping)
       : parseAssignmentMap(options.mapping);
+  const output = options.output === undefined ? undefined : outputPrefix(options.output);
+  const saveCounter = output === undefined ? 1 : Number(/-(\d+)$/.exec(output)?.[1] ?? 1);
   const source = await openCheckpoint(options.source);
   let template: CheckpointReader | undefined;
   try {
@@ -147,6 +174,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
     const resolution = resolveAssignments(map, source.list(), target, {
       keepUnmapped: options.keepUnmapped ?? false,
       hasTemplate: template !== undefined,
+      saveCounter,
     });
     const verdicts = computeVerdicts({
       unboundObjects: resolution.unassigned.map((t) => t.prettyName),
@@ -154,7 +182,6 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       boundObjects: resolution.assignments.filter((a) => a.source.kind === "variables").length,
     });
     const notes = [...source.notes, ...loaded.notes, ...resolution.notes];
-    const output = options.output;
     let reason: string | null = null;
     if (options.dryRun) reason = "dry run";
     else if (output === undefined) reason = "no output prefix given";

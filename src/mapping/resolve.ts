@@ -86,6 +86,8 @@ export interface ResolveOptions {
   readonly keepUnmapped?: boolean;
   /** True when the target came from a template checkpoint. */
   readonly hasTemplate?: boolean;
+  /** Value for an unmapped `save_counter` (default 1, as after one `Checkpoint.save()`). */
+  readonly saveCounter?: number;
 }
 
 /** TF1 slot-name suffixes (`slot_creator`: `<var>/<Optimizer>`, `<var>/<Optimizer>_1`, …) per TF2 slot name. */
@@ -321,8 +323,11 @@ export function resolveAssignments(
       if (t.objectPath === "save_counter" && t.dtype.name === "int64") {
         assign({
           target: t,
-          source: { kind: "default", value: 1 },
-          rule: { kind: "default", description: "save_counter = 1, as after one Checkpoint.save()" },
+          source: { kind: "default", value: options.saveCounter ?? 1 },
+          rule: {
+            kind: "default",
+            description: `save_counter = ${options.saveCounter ?? 1}, as Checkpoint.save() numbers ckpt-${options.saveCounter ?? 1}`,
+          },
           transforms: [],
         });
       }
@@ -374,7 +379,7 @@ export function resolveAssignments(
           throw new TransformError(`${type.dtype.name} tensors cannot be transformed`);
         }
       } else {
-        type = { dtype: a.source.kind === "template" ? t.dtype : t.dtype, shape: t.shape };
+        type = { dtype: t.dtype, shape: t.shape };
       }
       for (const tr of a.transforms) type = planTransform(tr, type);
     } catch (e) {

@@ -93,3 +93,21 @@ describe("migrate the example", () => {
     expect(() => readdirSync(join(work, "c"))).toThrow();
   });
 });
+
+describe("output naming", () => {
+  it("a directory output gets the next ckpt-N, and save_counter = N, as Checkpoint.save numbers saves", async () => {
+    const dir = join(work, "managed");
+    const first = await migrate({ source: src, target: graph, mapping, output: `${dir}/` });
+    expect(first.output.prefix).toBe(join(dir, "ckpt-1"));
+    const second = await migrate({ source: src, target: graph, mapping, output: dir, force: true });
+    expect(second.output.prefix).toBe(join(dir, "ckpt-2"));
+    expect(
+      new DataView((await bytesOf(join(dir, "ckpt-2"), `save_counter${W}`)).buffer).getBigInt64(0, true),
+    ).toBe(2n);
+    const { parseCheckpointState } = await import("../../src/checkpoint/state.js");
+    const { readFileSync } = await import("node:fs");
+    expect(
+      parseCheckpointState(readFileSync(join(dir, "checkpoint"), "utf8"), "checkpoint").modelCheckpointPath,
+    ).toBe("ckpt-2");
+  });
+});
