@@ -48,3 +48,9 @@ export const MAX_STATE_FILE_BYTES = 16 * 1024 * 1024;
  * dozen levels; the cap keeps recursive validation and tree building off the stack limit.
  */
 export const MAX_DOCUMENT_DEPTH = 512;
+
+/**
+ * Most stored slices accepted for one partitioned tensor. TF partitioners make a few to a few
+ * hundred partitions; the cap keeps the pairwise overlap check of the slices (quadratic) fast.
+ */
+export const MAX_SLICES_PER_TENSOR = 4096;

@@ -30,7 +30,7 @@ import {
 import { type ObjectGraph, parseObjectGraph } from "../graph/object-graph.js";
 import { type ByteSource, FileSource } from "../io/byte-source.js";
 import { crc32c, maskCrc } from "../io/crc32c.js";
-import { MAX_MATERIALIZED_TENSOR_BYTES, MAX_SHARDS } from "../limits.js";
+import { MAX_MATERIALIZED_TENSOR_BYTES, MAX_SHARDS, MAX_SLICES_PER_TENSOR } from "../limits.js";
 import {
   type BundleEntryProto,
   type BundleHeader,
@@ -578,6 +578,12 @@ function makeEntry(
   const shape = proto.shape.dims;
   const elements = numElements(shape, loc);
   if (proto.slices.length > 0) {
+    if (proto.slices.length > MAX_SLICES_PER_TENSOR) {
+      throw new LimitExceededError(
+        `${proto.slices.length} slices exceed MAX_SLICES_PER_TENSOR (${MAX_SLICES_PER_TENSOR})`,
+        loc,
+      );
+    }
     for (const s of proto.slices) sliceExtents(s, shape, loc);
     return { key, proto, dtype, shape, indexOffset: offset };
   }
@@ -645,5 +651,3 @@ export function toFailure(e: unknown, key: string): VerifyFailure {
     message: e instanceof Error ? e.message : String(e),
   };
 }
-
-export type { SliceProto };

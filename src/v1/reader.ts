@@ -23,7 +23,7 @@ import { type DTypeInfo, dtypeFromEnum } from "../dtypes.js";
 import { CorruptCheckpointError, LimitExceededError, NotFoundError, UnsupportedError } from "../errors.js";
 import { type ObjectGraph, parseObjectGraph } from "../graph/object-graph.js";
 import { type ByteSource, FileSource } from "../io/byte-source.js";
-import { MAX_MATERIALIZED_TENSOR_BYTES } from "../limits.js";
+import { MAX_MATERIALIZED_TENSOR_BYTES, MAX_SLICES_PER_TENSOR } from "../limits.js";
 import { decodeSavedTensorSlices, type SliceProto } from "../proto/index.js";
 import { compareBytes } from "../table/keys.js";
 import { TableReader } from "../table/reader.js";
@@ -127,6 +127,12 @@ export class V1Reader implements CheckpointReader {
           const slices = t.slices.map((s) =>
             s.length === 0 && shape.length > 0 ? shape.map(() => ({ start: 0, length: -1 })) : s,
           );
+          if (slices.length > MAX_SLICES_PER_TENSOR) {
+            throw new LimitExceededError(
+              `${slices.length} slices exceed MAX_SLICES_PER_TENSOR (${MAX_SLICES_PER_TENSOR})`,
+              loc,
+            );
+          }
           for (const s of slices) sliceExtents(s, shape, loc);
           const prev = tensors.get(t.name);
           if (prev === undefined) {

@@ -254,3 +254,14 @@ describe("bad data shards", () => {
     expect(v.tensorsChecked).toBe(1);
   });
 });
+
+describe("named caps", () => {
+  it("a partitioned entry with more slices than MAX_SLICES_PER_TENSOR is refused before any check", async () => {
+    const p = fresh();
+    const slices = Array.from({ length: 5000 }, (_, i) => [{ start: i, length: 1 }]);
+    craftIndex(p, [["emb", encodeBundleEntry(entry({ dims: [5000], size: 0, slices }))]]);
+    const e = (await openError(p)) as LimitExceededError;
+    expect(e).toBeInstanceOf(LimitExceededError);
+    expect(e.detail).toBe("5000 slices exceed MAX_SLICES_PER_TENSOR (4096)");
+  });
+});
