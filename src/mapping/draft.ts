@@ -118,6 +118,9 @@ interface Name {
   readonly family: string;
   /** The variable's role: its last token (kernel, bias, gamma, …). */
   readonly role: string;
+  /** Distinct tokens, and the numbers as one string: precomputed for the pairwise scoring. */
+  readonly distinct: readonly string[];
+  readonly numberKey: string;
 }
 
 function tokenize(segments: readonly string[]): Name {
@@ -146,7 +149,14 @@ function tokenize(segments: readonly string[]): Name {
       for (const q of s.split("_")) if (q !== "") tokens.push(q);
     }
   }
-  return { tokens, numbers, family: tokens.join("/"), role: tokens.at(-1) ?? "" };
+  return {
+    tokens,
+    numbers,
+    family: tokens.join("/"),
+    role: tokens.at(-1) ?? "",
+    distinct: [...new Set(tokens)],
+    numberKey: numbers.join(","),
+  };
 }
 
 function sourceName(name: string): Name {
@@ -158,8 +168,8 @@ function targetName(t: TargetAttribute): Name {
 }
 
 function tokenSimilarity(a: Name, b: Name): number {
-  const A = [...new Set(a.tokens)];
-  const B = [...new Set(b.tokens)];
+  const A = a.distinct;
+  const B = b.distinct;
   if (A.length + B.length === 0) return 0;
   let common = 0;
   const used = new Set<number>();
@@ -313,80 +323,153 @@ export function draftMapping(
     (a) => a.slot === undefined && !isOptimizerState(a) && a.objectPath !== "save_counter",
   );
 
-  // 3. Scores.
+  // 3. Scores, for compatible pairs only: every shape bridge keeps dtype and element count, so
+  //    targets are compared with the sources of their (dtype, elements) bucket alone.
   const sNames = new Map(modelSources.map((s) => [s, sourceName(s.name)]));
   const tNames = new Map(modelTargets.map((t) => [t, targetName(t)]));
   const sOrd = ordinals(modelSources, (s) => sNames.get(s) as Name);
   const tOrd = ordinals(modelTargets, (t) => tNames.get(t) as Name);
   interface Cell {
     score: number;
-    reason: string;
+    /** Built only for the cells that end up in the map (most are never read). */
+    why: () => string;
     transforms: Transform[];
   }
-  const cells: (Cell | undefined)[][] = modelTargets.map((t) =>
-    modelSources.map((s) => {
-      const bridge = shapeBridge(s, t);
-      if (bridge === undefined) return undefined;
-      const tn = tNames.get(t) as Name;
-      const sn = sNames.get(s) as Name;
-      const penalty = bridge.transforms.length > 0 ? 0.08 : 0;
-      const extra = bridge.why === "" ? "" : `, ${bridge.why}`;
-      if (t.fullName !== "" && t.fullName === s.name)
-        return { score: 0.99 - penalty, reason: `same full_name${extra}`, transforms: bridge.transforms };
-      if (sn.family === tn.family && sn.numbers.join() === tn.numbers.join()) {
-        return {
-          score: 0.95 - penalty,
-          reason: `same name after normalisation (${tn.tokens.join("/")})${extra}`,
-          transforms: bridge.transforms,
-        };
-      }
-      const sim = tokenSimilarity(sn, tn);
-      const role = sn.role === tn.role ? 1 : 0;
-      const so = sOrd.get(s) as { ord: number; size: number };
-      const to = tOrd.get(t) as { ord: number; size: number };
-      const position = so.size === to.size && so.size > 1 && so.ord === to.ord ? 1 : 0;
-      const score = 0.15 + 0.35 * sim + 0.15 * role + 0.2 * position - penalty;
+  const bucketKey = (v: { dtype: { name: string }; shape: readonly number[] }) =>
+    `${v.dtype.name}|${v.shape.reduce((p, q) => p * q, 1)}`;
+  const buckets = new Map<string, number[]>();
+  modelSources.forEach((s, j) => {
+    const k = bucketKey(s);
+    buckets.set(k, [...(buckets.get(k) ?? []), j]);
+  });
+  const score = (t: TargetAttribute, s: VariableInfo): Cell | undefined => {
+    const bridge = shapeBridge(s, t);
+    if (bridge === undefined) return undefined;
+    const tn = tNames.get(t) as Name;
+    const sn = sNames.get(s) as Name;
+    const penalty = bridge.transforms.length > 0 ? 0.08 : 0;
+    const extra = bridge.why === "" ? "" : `, ${bridge.why}`;
+    if (t.fullName !== "" && t.fullName === s.name)
+      return { score: 0.99 - penalty, why: () => `same full_name${extra}`, transforms: bridge.transforms };
+    if (sn.family === tn.family && sn.numberKey === tn.numberKey) {
+      return {
+        score: 0.95 - penalty,
+        why: () => `same name after normalisation (${tn.tokens.join("/")})${extra}`,
+        transforms: bridge.transforms,
+      };
+    }
+    const sim = tokenSimilarity(sn, tn);
+    const role = sn.role === tn.role ? 1 : 0;
+    const so = sOrd.get(s) as { ord: number; size: number };
+    const to = tOrd.get(t) as { ord: number; size: number };
+    const position = so.size === to.size && so.size > 1 && so.ord === to.ord ? 1 : 0;
+    const why = () => {
       const parts = [`names ${Math.round(sim * 100)}% alike`];
       if (role) parts.push(`both ${tn.role}`);
       if (position) parts.push(`both #${so.ord + 1} of ${so.size} in natural order`);
-      return { score, reason: parts.join(", ") + extra, transforms: bridge.transforms };
-    }),
-  );
+      return parts.join(", ") + extra;
+    };
+    return {
+      score: 0.15 + 0.35 * sim + 0.15 * role + 0.2 * position - penalty,
+      why,
+      transforms: bridge.transforms,
+    };
+  };
+  /**
+   * Row i: compatible source index → cell. In a large bucket (more than LARGE_BUCKET sources of
+   * one dtype and size, e.g. the bias and norm vectors of a deep transformer) only sources with
+   * the target's role are scored, which keeps the pairwise work near linear in practice.
+   */
+  const LARGE_BUCKET = 256;
+  const rows: Array<Map<number, Cell>> = modelTargets.map((t) => {
+    const row = new Map<number, Cell>();
+    const bucket = buckets.get(bucketKey(t)) ?? [];
+    const role = (tNames.get(t) as Name).role;
+    const sameRole =
+      bucket.length > LARGE_BUCKET
+        ? bucket.filter((j) => (sNames.get(modelSources[j] as VariableInfo) as Name).role === role)
+        : [];
+    for (const j of sameRole.length > 0 ? sameRole : bucket) {
+      const c = score(t, modelSources[j] as VariableInfo);
+      if (c !== undefined) row.set(j, c);
+    }
+    return row;
+  });
+  /** Column j: compatible target index → cell. */
+  const cols: Array<Map<number, Cell>> = modelSources.map(() => new Map());
+  rows.forEach((row, i) => {
+    for (const [j, c] of row) cols[j]?.set(i, c);
+  });
   // Unique partners: the only compatible source with this role for a target, and vice versa.
-  modelTargets.forEach((t, i) => {
-    const row = cells[i] as (Cell | undefined)[];
-    const sameRole = row
-      .map((c, j) =>
-        c !== undefined &&
-        (sNames.get(modelSources[j] as VariableInfo) as Name).role === (tNames.get(t) as Name).role
-          ? j
-          : -1,
-      )
-      .filter((j) => j >= 0);
+  const roleOfT = (i: number) => (tNames.get(modelTargets[i] as TargetAttribute) as Name).role;
+  const roleOfS = (j: number) => (sNames.get(modelSources[j] as VariableInfo) as Name).role;
+  rows.forEach((row, i) => {
+    const sameRole = [...row.keys()].filter((j) => roleOfS(j) === roleOfT(i));
     if (sameRole.length !== 1) return;
     const j = sameRole[0] as number;
-    const colCount = cells.filter(
-      (r, k) =>
-        r[j] !== undefined &&
-        (tNames.get(modelTargets[k] as TargetAttribute) as Name).role === (tNames.get(t) as Name).role,
-    ).length;
-    const c = row[j] as Cell;
+    const colCount = [...(cols[j]?.keys() ?? [])].filter((k) => roleOfT(k) === roleOfT(i)).length;
+    const c = row.get(j) as Cell;
     if (colCount === 1 && c.score < 0.9) {
       // One candidate each way, same role and dtype: exact shapes make it sure, a transform nearly.
       c.score = c.transforms.length === 0 ? 0.9 : 0.85;
-      c.reason = `only ${fmt(t)} ${(tNames.get(t) as Name).role} on either side; ${c.reason}`;
+      const before = c.why;
+      c.why = () =>
+        `only ${fmt(modelTargets[i] as TargetAttribute)} ${roleOfT(i)} on either side; ${before()}`;
     }
   });
 
-  // 4. Global one-to-one assignment (maximise total score).
-  const BIG = 1e6;
-  const cost = modelTargets.map((_, i) =>
-    modelSources.map((_, j) => {
-      const c = cells[i]?.[j];
-      return c === undefined ? BIG : 1 - c.score;
-    }),
+  // 4. Global one-to-one assignment maximising the total score: an optimal assignment (munkres)
+  //    on each connected component of the compatibility graph, keeping each target's best
+  //    TOP_K candidates (a pair outside them cannot beat them in any sensible optimum).
+  const TOP_K = 12;
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.get(r) !== r) r = parent.get(r) as string;
+    let y = x;
+    while (parent.get(y) !== r) {
+      const next = parent.get(y) as string;
+      parent.set(y, r);
+      y = next;
+    }
+    return r;
+  };
+  const union = (a: string, b: string) => {
+    if (!parent.has(a)) parent.set(a, a);
+    if (!parent.has(b)) parent.set(b, b);
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
+  };
+  const kept: Array<Array<[number, Cell]>> = rows.map((row) =>
+    [...row].sort((x, y) => y[1].score - x[1].score || x[0] - y[0]).slice(0, TOP_K),
   );
-  const pairs = modelTargets.length > 0 && modelSources.length > 0 ? munkres(cost) : [];
+  kept.forEach((list, i) => {
+    for (const [j] of list) union(`t${i}`, `s${j}`);
+  });
+  const components = new Map<string, { ts: number[]; ss: Set<number> }>();
+  kept.forEach((list, i) => {
+    if (list.length === 0) return;
+    const root = find(`t${i}`);
+    const c = components.get(root) ?? { ts: [], ss: new Set<number>() };
+    c.ts.push(i);
+    for (const [j] of list) c.ss.add(j);
+    components.set(root, c);
+  });
+  const BIG = 1e6;
+  const pairs: Array<[number, number]> = [];
+  for (const root of [...components.keys()].sort()) {
+    const { ts, ss } = components.get(root) as { ts: number[]; ss: Set<number> };
+    const sl = [...ss].sort((x, y) => x - y);
+    const cost = ts.map((i) => {
+      const mine = new Map(kept[i]);
+      return sl.map((j) => {
+        const c = mine.get(j);
+        return c === undefined ? BIG : 1 - c.score;
+      });
+    });
+    for (const [a, b] of munkres(cost)) pairs.push([ts[a] as number, sl[b] as number]);
+  }
   const MIN_SCORE = 0.3;
   const proposals = new Map<string, { from: string[]; confidence: number; transforms: Transform[] }>();
   const chosen: Array<{
@@ -403,34 +486,24 @@ export function draftMapping(
   }> = [];
   const usedSources = new Set<VariableInfo>();
   for (const [i, j] of [...pairs].sort((a, b) => a[0] - b[0])) {
-    const cell = cells[i]?.[j];
+    const cell = rows[i]?.get(j);
     const t = modelTargets[i] as TargetAttribute;
     const s = modelSources[j] as VariableInfo;
     if (cell === undefined || cell.score < MIN_SCORE) continue;
     // Margin: the best alternative for this target (other sources) and for this source (other targets).
-    const rowAlt = (cells[i] ?? [])
-      .filter((c, k) => k !== j && c !== undefined)
-      .map((c) => (c as Cell).score);
-    const colAlt = cells
-      .filter((_, k) => k !== i)
-      .map((r) => r[j])
-      .filter((c): c is Cell => c !== undefined)
-      .map((c) => c.score);
+    const rowAlt = [...(rows[i] ?? [])].filter(([k]) => k !== j).map(([, c]) => c.score);
+    const colAlt = [...(cols[j] ?? [])].filter(([k]) => k !== i).map(([, c]) => c.score);
     const alt = Math.max(0, ...rowAlt, ...colAlt);
     let confidence = cell.score;
-    let reason = cell.reason;
+    let reason = cell.why();
     if (cell.score - alt < 0.05) {
       confidence = Math.min(confidence, 0.5);
       reason = `ambiguous: ${reason}`;
       ambiguous.push({
         target: t.objectPath,
         chosen: s.name,
-        candidates: (cells[i] ?? [])
-          .map((c, k) => ({
-            from: (modelSources[k] as VariableInfo).name,
-            score: c === undefined ? 0 : round(c.score),
-          }))
-          .filter((c) => c.score > 0)
+        candidates: [...(rows[i] ?? [])]
+          .map(([k, c]) => ({ from: (modelSources[k] as VariableInfo).name, score: round(c.score) }))
           .sort((a, b) => b.score - a.score || a.from.localeCompare(b.from))
           .slice(0, 5),
       });
