@@ -28,6 +28,9 @@ import { type Resolution, resolveAssignments } from "./resolve.js";
 /** Confidence from which an assignment is called "sure". */
 export const SURE = 0.9;
 
+/** Score lead over every alternative (for the target and for the source) that makes a match sure. */
+const CLEAR_MARGIN = 0.15;
+
 /** One proposed line of the map. */
 export interface DraftAssignment {
   readonly from: string;
@@ -167,22 +170,35 @@ function targetName(t: TargetAttribute): Name {
   return tokenize(objectPathFromString(t.objectPath) ?? t.objectPath.split("/"));
 }
 
-function tokenSimilarity(a: Name, b: Name): number {
+/**
+ * Weighted Jaccard similarity of two names' tokens, each token weighted by its rarity across all
+ * names (inverse document frequency): `query` vs `key` counts for more than the `bert`,
+ * `encoder`, `layer`, `kernel` every variable shares. Tokens of 4+ letters one edit apart
+ * (`embedding`/`embeddings`) match.
+ */
+function tokenSimilarity(a: Name, b: Name, weight: (token: string) => number): number {
   const A = a.distinct;
   const B = b.distinct;
   if (A.length + B.length === 0) return 0;
   let common = 0;
+  let total = 0;
   const used = new Set<number>();
   for (const x of A) {
     const j = B.findIndex(
       (y, k) => !used.has(k) && (y === x || (x.length >= 4 && y.length >= 4 && distance(x, y) <= 1)),
     );
+    const w = weight(x);
+    total += w;
     if (j >= 0) {
       used.add(j);
-      common++;
+      common += Math.max(w, weight(B[j] as string));
+      total += weight(B[j] as string) - w > 0 ? weight(B[j] as string) - w : 0;
     }
   }
-  return common / (A.length + B.length - common);
+  B.forEach((y, k) => {
+    if (!used.has(k)) total += weight(y);
+  });
+  return total === 0 ? 0 : common / total;
 }
 
 /** Position of each item in its family: numbers compared in natural order (missing = -1). */
@@ -327,6 +343,12 @@ export function draftMapping(
   //    targets are compared with the sources of their (dtype, elements) bucket alone.
   const sNames = new Map(modelSources.map((s) => [s, sourceName(s.name)]));
   const tNames = new Map(modelTargets.map((t) => [t, targetName(t)]));
+  // Token weights: inverse document frequency over every source and target name.
+  const df = new Map<string, number>();
+  for (const n of [...sNames.values(), ...tNames.values()])
+    for (const tok of n.distinct) df.set(tok, (df.get(tok) ?? 0) + 1);
+  const docs = sNames.size + tNames.size;
+  const weight = (tok: string) => Math.log(1 + docs / (df.get(tok) ?? 1));
   const sOrd = ordinals(modelSources, (s) => sNames.get(s) as Name);
   const tOrd = ordinals(modelTargets, (t) => tNames.get(t) as Name);
   interface Cell {
@@ -358,7 +380,7 @@ export function draftMapping(
         transforms: bridge.transforms,
       };
     }
-    const sim = tokenSimilarity(sn, tn);
+    const sim = tokenSimilarity(sn, tn, weight);
     const role = sn.role === tn.role ? 1 : 0;
     const so = sOrd.get(s) as { ord: number; size: number };
     const to = tOrd.get(t) as { ord: number; size: number };
@@ -496,7 +518,13 @@ export function draftMapping(
     const alt = Math.max(0, ...rowAlt, ...colAlt);
     let confidence = cell.score;
     let reason = cell.why();
-    if (cell.score - alt < 0.05) {
+    // A clear best on both sides, with the same role and a good score, is as strong as a name match.
+    const margin = cell.score - alt;
+    if (margin >= CLEAR_MARGIN && cell.score >= 0.6 && roleOfT(i) === roleOfS(j)) {
+      confidence = Math.max(confidence, SURE);
+      reason = `${reason}; clearly the best on both sides (margin ${round(margin)})`;
+    }
+    if (margin < 0.05) {
       confidence = Math.min(confidence, 0.5);
       reason = `ambiguous: ${reason}`;
       ambiguous.push({
