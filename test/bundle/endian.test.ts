@@ -18,47 +18,36 @@ import { bytesOf, f32s } from "../helpers/values.js";
 const work = mkdtempSync(join(tmpdir(), "tfckpt-endian-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** float32 [1, 2] in big-endian byte order. */
+const BE = new Uint8Array([0x3f, 0x80, 0, 0, 0x40, 0, 0, 0]);
+
+/** Writes a big-endian bundle at `prefix`: `x` = float32 [1, 2] and, optionally, a string `s`. */
+function bigEndianBundle(prefix: string, withString: boolean): void {
+  mkdirSync(join(prefix, ".."), { recursive: true });
+  const str = new Uint8Array([1, 0, 0, 0, 0, 0x61]); // a placeholder string entry
+  writeFileSync(`${prefix}.data-00000-of-00001`, withString ? concatBytes([BE, str]) : BE);
+  const t = new TableWriter();
+  const version = { producer: 1, minConsumer: 0, badConsumers: [] };
+  t.add(new Uint8Array(0), encodeBundleHeader({ numShards: 1, endianness: "big", version }));
+  const entry = (dtype: number, dims: number[], offset: number, size: number, crc: number) =>
+    encodeBundleEntry({
+      dtype,
+      shape: { dims, unknownRank: false },
+      shardId: 0,
+      offset,
+      size,
+      crc32c: crc,
+      slices: [],
+    });
+  if (withString) t.add(new TextEncoder().encode("s"), entry(7, [1], 8, 6, 1));
+  t.add(new TextEncoder().encode("x"), entry(1, [2], 0, 8, maskCrc(crc32c(BE))));
+  writeFileSync(`${prefix}.index`, concatBytes(t.finish()));
+}
+
 describe("big-endian bundles", () => {
-  const prefix = join(work, "be", "model.ckpt");
-  it("are read with fixed-size values byte-swapped, strings refused, and rewritten little-endian", async () => {
-    mkdirSync(join(work, "be"), { recursive: true });
-    const be = new Uint8Array([0x3f, 0x80, 0, 0, 0x40, 0, 0, 0]); // float32 [1, 2], big-endian
-    const str = new Uint8Array([1, 0, 0, 0, 0, 0x61]); // a placeholder string entry
-    writeFileSync(`${prefix}.data-00000-of-00001`, concatBytes([be, str]));
-    const t = new TableWriter();
-    t.add(
-      new Uint8Array(0),
-      encodeBundleHeader({
-        numShards: 1,
-        endianness: "big",
-        version: { producer: 1, minConsumer: 0, badConsumers: [] },
-      }),
-    );
-    t.add(
-      new TextEncoder().encode("s"),
-      encodeBundleEntry({
-        dtype: 7,
-        shape: { dims: [1], unknownRank: false },
-        shardId: 0,
-        offset: 8,
-        size: 6,
-        crc32c: 1,
-        slices: [],
-      }),
-    );
-    t.add(
-      new TextEncoder().encode("x"),
-      encodeBundleEntry({
-        dtype: 1,
-        shape: { dims: [2], unknownRank: false },
-        shardId: 0,
-        offset: 0,
-        size: 8,
-        crc32c: maskCrc(crc32c(be)),
-        slices: [],
-      }),
-    );
-    writeFileSync(`${prefix}.index`, concatBytes(t.finish()));
+  it("are read with fixed-size values byte-swapped and strings refused", async () => {
+    const prefix = join(work, "be", "model.ckpt");
+    bigEndianBundle(prefix, true);
     const r = await BundleReader.open(prefix);
     expect(r.header.endianness).toBe("big");
     const x = await r.readTensor("x");
@@ -70,31 +59,7 @@ describe("big-endian bundles", () => {
 
   it("rewrite turns a big-endian bundle of numbers little-endian", async () => {
     const only = join(work, "be2", "model.ckpt");
-    mkdirSync(join(work, "be2"), { recursive: true });
-    const be = new Uint8Array([0x3f, 0x80, 0, 0, 0x40, 0, 0, 0]);
-    writeFileSync(`${only}.data-00000-of-00001`, be);
-    const t = new TableWriter();
-    t.add(
-      new Uint8Array(0),
-      encodeBundleHeader({
-        numShards: 1,
-        endianness: "big",
-        version: { producer: 1, minConsumer: 0, badConsumers: [] },
-      }),
-    );
-    t.add(
-      new TextEncoder().encode("x"),
-      encodeBundleEntry({
-        dtype: 1,
-        shape: { dims: [2], unknownRank: false },
-        shardId: 0,
-        offset: 0,
-        size: 8,
-        crc32c: maskCrc(crc32c(be)),
-        slices: [],
-      }),
-    );
-    writeFileSync(`${only}.index`, concatBytes(t.finish()));
+    bigEndianBundle(only, false);
     const dst = join(work, "le", "model.ckpt");
     const res = await rewriteCheckpoint(only, dst);
     expect(res.notes.join()).toMatch(/byte-swapped to little-endian/);
