@@ -27,7 +27,7 @@ export function schemaPath(name: string): string {
   return join(packageRoot(), "mappings", name);
 }
 
-const ajv = new Ajv2020({ allErrors: true, strict: false });
+const ajv = new Ajv2020({ allErrors: true, strict: false, discriminator: true });
 const compiled = new Map<string, ValidateFunction>();
 
 function validator(name: string): ValidateFunction {
@@ -65,6 +65,13 @@ function problem(e: ErrorObject): DocumentProblem {
         path,
         message: `unknown property "${(e.params as { additionalProperty: string }).additionalProperty}"`,
       };
+    case "discriminator": {
+      const p = e.params as { tag?: string; tagValue?: unknown };
+      return {
+        path,
+        message: `unknown ${p.tag ?? "op"} ${JSON.stringify(p.tagValue)} (see assignment-map.schema.json for the transforms)`,
+      };
+    }
     case "enum":
       return {
         path,

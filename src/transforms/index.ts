@@ -3,7 +3,8 @@
  * dtypes and shapes ({@link planTransform}) before any byte moves ({@link applyTransform}).
  * Semantics follow the TF ops of the same name: `tf.transpose`, `tf.reshape`, `tf.cast`
  * (round-to-nearest-even), `tf.slice`, `tf.split` (equal parts), `tf.squeeze`, `tf.expand_dims`,
- * `tf.concat`.
+ * `tf.concat`; `permuteBlocks` reorders equal blocks along an axis (`tf.concat` of a reordered
+ * `tf.split`), e.g. LSTM gates from TF1's i, j, f, o to Keras's i, f, c, o.
  *
  * All tensors are row-major, little-endian ({@link FixedTensor}).
  *
@@ -23,7 +24,13 @@ export type Transform =
   | { readonly op: "slice"; readonly begin: readonly number[]; readonly size: readonly number[] }
   | { readonly op: "split"; readonly axis: number; readonly parts: number; readonly index: number }
   | { readonly op: "squeeze"; readonly axis?: number | readonly number[] }
-  | { readonly op: "expandDims"; readonly axis: number };
+  | { readonly op: "expandDims"; readonly axis: number }
+  | {
+      readonly op: "permuteBlocks";
+      readonly axis: number;
+      readonly blocks: number;
+      readonly order: readonly number[];
+    };
 
 /** A dtype and shape: what a tensor will be, before its bytes exist. */
 export interface TensorType {
@@ -169,6 +176,21 @@ export function planTransform(t: Transform, input: TensorType): TensorType {
         if (shape[a] !== 1)
           throw new TransformError(`cannot squeeze dimension ${a} of ${fmt(input)}: its size is not 1`);
       return { dtype, shape: shape.filter((_, i) => !axes.includes(i)) };
+    }
+    case "permuteBlocks": {
+      const a = axisOf(t.axis, rank, "permuteBlocks");
+      const d = shape[a] as number;
+      const sorted = [...t.order].sort((x, y) => x - y);
+      if (t.blocks < 1 || d % t.blocks !== 0)
+        throw new TransformError(
+          `dimension ${a} of ${fmt(input)} (${d}) does not split into ${t.blocks} equal blocks`,
+        );
+      if (t.order.length !== t.blocks || sorted.some((v, i) => v !== i)) {
+        throw new TransformError(
+          `order [${t.order.join(", ")}] is not a permutation of the ${t.blocks} blocks`,
+        );
+      }
+      return { dtype, shape };
     }
     case "expandDims": {
       const a = t.axis < 0 ? t.axis + rank + 1 : t.axis;
@@ -379,6 +401,13 @@ export function applyTransform(t: Transform, input: FixedTensor): FixedTensor {
         shape: out.shape,
         data: gather(input.data, item, out.shape, s, offset),
       };
+    }
+    case "permuteBlocks": {
+      // Output block k is input block order[k]: split into equal blocks, concatenate reordered.
+      const parts = t.order.map((index) =>
+        applyTransform({ op: "split", axis: t.axis, parts: t.blocks, index }, input),
+      );
+      return applyConcat(parts, t.axis);
     }
     case "cast": {
       if (out.dtype === input.dtype) return input;

@@ -368,3 +368,66 @@ describe("partitioned sources", () => {
     await c.close();
   });
 });
+
+describe("a TF1 LSTMCell onto a Keras LSTM (slice + permuteBlocks)", () => {
+  it("splits the fused kernel and reorders gates i, j, f, o → i, f, c, o", async () => {
+    const { BundleWriter } = await import("../../src/bundle/writer.js");
+    const { dtypeFromName } = await import("../../src/dtypes.js");
+    const inDim = 2;
+    const h = 1;
+    const prefix = join(work, "lstm", "model.ckpt");
+    const w = await BundleWriter.create(prefix, { sync: false });
+    const f32 = dtypeFromName("float32");
+    // kernel [in + h, 4h]: row r, gate g holds 10 r + g (gates i=0, j=1, f=2, o=3).
+    const kernel = Float32Array.from(
+      { length: (inDim + h) * 4 * h },
+      (_, k) => 10 * Math.floor(k / 4) + (k % 4),
+    );
+    await w.add("rnn/lstm_cell/kernel", f32, [inDim + h, 4 * h], new Uint8Array(kernel.buffer));
+    await w.add("rnn/lstm_cell/bias", f32, [4 * h], new Uint8Array(new Float32Array([0, 1, 2, 3]).buffer));
+    await w.finish();
+    const target = join(work, "lstm.graph.json");
+    writeFileSync(
+      target,
+      JSON.stringify({
+        lstm: {
+          cell: {
+            kernel: { dtype: "float32", shape: [inDim, 4 * h] },
+            recurrent_kernel: { dtype: "float32", shape: [h, 4 * h] },
+            bias: { dtype: "float32", shape: [4 * h] },
+          },
+        },
+      }),
+    );
+    const gates = { op: "permuteBlocks", axis: 1, blocks: 4, order: [0, 2, 1, 3] };
+    const out = join(work, "lstm-out", "ckpt-1");
+    const report = await migrate({
+      source: prefix,
+      target,
+      output: out,
+      mapping: {
+        assignments: [
+          {
+            from: "rnn/lstm_cell/kernel",
+            to: "lstm/cell/kernel",
+            transforms: [{ op: "slice", begin: [0, 0], size: [inDim, -1] }, gates],
+          },
+          {
+            from: "rnn/lstm_cell/kernel",
+            to: "lstm/cell/recurrent_kernel",
+            transforms: [{ op: "slice", begin: [inDim, 0], size: [-1, -1] }, gates],
+          },
+          { from: "rnn/lstm_cell/bias", to: "lstm/cell/bias", transforms: [{ ...gates, axis: 0 }] },
+        ],
+      },
+    });
+    expect(report.problems).toEqual([]);
+    expect(report.verdicts.assertConsumed.passed).toBe(true);
+    const f = async (k: string) => [
+      ...new Float32Array((await bytesOf(out, `lstm/cell/${k}${W}`)).slice().buffer),
+    ];
+    expect(await f("kernel")).toEqual([0, 2, 1, 3, 10, 12, 11, 13]);
+    expect(await f("recurrent_kernel")).toEqual([20, 22, 21, 23]);
+    expect(await f("bias")).toEqual([0, 2, 1, 3]);
+  });
+});

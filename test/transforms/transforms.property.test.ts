@@ -147,3 +147,51 @@ describe("cast", () => {
     );
   });
 });
+
+describe("permuteBlocks", () => {
+  it("reorders LSTM gate blocks i, j, f, o into i, f, c, o", () => {
+    // One row, 4 gates of 2 units: [i i j j f f o o]
+    const t = f32([1, 8], [1, 1, 2, 2, 3, 3, 4, 4]);
+    expect(
+      values(applyTransform({ op: "permuteBlocks", axis: 1, blocks: 4, order: [0, 2, 1, 3] }, t)),
+    ).toEqual([1, 1, 3, 3, 2, 2, 4, 4]);
+  });
+  it("the inverse order restores the tensor", () => {
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 1, max: 5 })
+          .chain((b) =>
+            fc.tuple(
+              fc.constant(b),
+              fc.shuffledSubarray([...Array(b).keys()], { minLength: b, maxLength: b }),
+            ),
+          ),
+        fc.integer({ min: 1, max: 3 }),
+        ([blocks, order], rows) => {
+          const t = f32([rows, blocks * 3]);
+          const inv = order.map((_, i) => order.indexOf(i));
+          const back = applyTransform(
+            { op: "permuteBlocks", axis: 1, blocks, order: inv },
+            applyTransform({ op: "permuteBlocks", axis: 1, blocks, order }, t),
+          );
+          expect(values(back)).toEqual(values(t));
+        },
+      ),
+    );
+  });
+  it("refuses a non-permutation and uneven blocks", () => {
+    expect(() =>
+      planTransform(
+        { op: "permuteBlocks", axis: 1, blocks: 4, order: [0, 1, 1, 3] },
+        { dtype: F32, shape: [2, 8] },
+      ),
+    ).toThrow(/not a permutation/);
+    expect(() =>
+      planTransform(
+        { op: "permuteBlocks", axis: 1, blocks: 3, order: [0, 1, 2] },
+        { dtype: F32, shape: [2, 8] },
+      ),
+    ).toThrow(/equal blocks/);
+  });
+});
