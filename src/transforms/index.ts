@@ -4,7 +4,8 @@
  * Semantics follow the TF ops of the same name: `tf.transpose`, `tf.reshape`, `tf.cast`
  * (round-to-nearest-even), `tf.slice`, `tf.split` (equal parts), `tf.squeeze`, `tf.expand_dims`,
  * `tf.concat`; `permuteBlocks` reorders equal blocks along an axis (`tf.concat` of a reordered
- * `tf.split`), e.g. LSTM gates from TF1's i, j, f, o to Keras's i, f, c, o.
+ * `tf.split`), e.g. LSTM gates from TF1's i, j, f, o to Keras's i, f, c, o; `add` adds a constant
+ * to every element or to one block along an axis (e.g. TF1's run-time LSTM `forget_bias`).
  *
  * All tensors are row-major, little-endian ({@link FixedTensor}).
  *
@@ -30,6 +31,13 @@ export type Transform =
       readonly axis: number;
       readonly blocks: number;
       readonly order: readonly number[];
+    }
+  | {
+      readonly op: "add";
+      readonly value: number;
+      readonly axis?: number;
+      readonly blocks?: number;
+      readonly block?: number;
     };
 
 /** A dtype and shape: what a tensor will be, before its bytes exist. */
@@ -189,6 +197,24 @@ export function planTransform(t: Transform, input: TensorType): TensorType {
         throw new TransformError(
           `order [${t.order.join(", ")}] is not a permutation of the ${t.blocks} blocks`,
         );
+      }
+      return { dtype, shape };
+    }
+    case "add": {
+      if (dtype.kind !== "float")
+        throw new TransformError(`add works on floating-point tensors, not ${dtype.name}`);
+      if (t.blocks !== undefined || t.block !== undefined) {
+        if (t.axis === undefined || t.blocks === undefined || t.block === undefined) {
+          throw new TransformError('add on one block needs "axis", "blocks" and "block"');
+        }
+        const a = axisOf(t.axis, rank, "add");
+        const d = shape[a] as number;
+        if (t.blocks < 1 || d % t.blocks !== 0)
+          throw new TransformError(
+            `dimension ${a} of ${fmt(input)} (${d}) does not split into ${t.blocks} equal blocks`,
+          );
+        if (t.block < 0 || t.block >= t.blocks)
+          throw new TransformError(`block ${t.block} is out of range for ${t.blocks} blocks`);
       }
       return { dtype, shape };
     }
@@ -408,6 +434,27 @@ export function applyTransform(t: Transform, input: FixedTensor): FixedTensor {
         applyTransform({ op: "split", axis: t.axis, parts: t.blocks, index }, input),
       );
       return applyConcat(parts, t.axis);
+    }
+    case "add": {
+      const n = numElements(input.shape);
+      const src = new DataView(input.data.buffer, input.data.byteOffset, input.data.byteLength);
+      const data = new Uint8Array(input.data.length);
+      const dst = new DataView(data.buffer);
+      // Which elements: all, or those whose coordinate on `axis` falls in block `block`.
+      let inBlock = (_: number) => true;
+      if (t.axis !== undefined && t.blocks !== undefined && t.block !== undefined) {
+        const a = axisOf(t.axis, input.shape.length, "add");
+        const d = input.shape[a] as number;
+        const stride = input.shape.slice(a + 1).reduce((x, y) => x * y, 1);
+        const size = d / t.blocks;
+        const block = t.block;
+        inBlock = (i) => Math.floor((Math.floor(i / stride) % d) / size) === block;
+      }
+      for (let i = 0; i < n; i++) {
+        const v = realAt(input.dtype, src, i) as number;
+        writeNum(dst, input.dtype.name, i, inBlock(i) ? v + t.value : v);
+      }
+      return { kind: "fixed", dtype: input.dtype, shape: input.shape, data };
     }
     case "cast": {
       if (out.dtype === input.dtype) return input;

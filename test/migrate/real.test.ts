@@ -370,7 +370,7 @@ describe("partitioned sources", () => {
 });
 
 describe("a TF1 LSTMCell onto a Keras LSTM (slice + permuteBlocks)", () => {
-  it("splits the fused kernel and reorders gates i, j, f, o → i, f, c, o", async () => {
+  it("splits the fused kernel, reorders gates i, j, f, o → i, f, c, o and folds in forget_bias", async () => {
     const { BundleWriter } = await import("../../src/bundle/writer.js");
     const { dtypeFromName } = await import("../../src/dtypes.js");
     const inDim = 2;
@@ -417,7 +417,15 @@ describe("a TF1 LSTMCell onto a Keras LSTM (slice + permuteBlocks)", () => {
             to: "lstm/cell/recurrent_kernel",
             transforms: [{ op: "slice", begin: [inDim, 0], size: [-1, -1] }, gates],
           },
-          { from: "rnn/lstm_cell/bias", to: "lstm/cell/bias", transforms: [{ ...gates, axis: 0 }] },
+          // TF1 adds forget_bias (1.0) at run time; Keras does not: fold it into the f block (index 1 after reordering).
+          {
+            from: "rnn/lstm_cell/bias",
+            to: "lstm/cell/bias",
+            transforms: [
+              { ...gates, axis: 0 },
+              { op: "add", value: 1, axis: 0, blocks: 4, block: 1 },
+            ],
+          },
         ],
       },
     });
@@ -428,6 +436,6 @@ describe("a TF1 LSTMCell onto a Keras LSTM (slice + permuteBlocks)", () => {
     ];
     expect(await f("kernel")).toEqual([0, 2, 1, 3, 10, 12, 11, 13]);
     expect(await f("recurrent_kernel")).toEqual([20, 22, 21, 23]);
-    expect(await f("bias")).toEqual([0, 2, 1, 3]);
+    expect(await f("bias")).toEqual([0, 3, 1, 3]);
   });
 });

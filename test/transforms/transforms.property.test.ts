@@ -195,3 +195,29 @@ describe("permuteBlocks", () => {
     ).toThrow(/equal blocks/);
   });
 });
+
+describe("add", () => {
+  it("adds to every element, or to one block along an axis (TF1 forget_bias)", () => {
+    expect(values(applyTransform({ op: "add", value: 1 }, f32([3], [0, 1.5, -2])))).toEqual([1, 2.5, -1]);
+    // Keras gate order i, f, c, o: the forget gate is block 1 of 4.
+    expect(
+      values(
+        applyTransform(
+          { op: "add", value: 1, axis: 0, blocks: 4, block: 1 },
+          f32([8], [0, 0, 0, 0, 0, 0, 0, 0]),
+        ),
+      ),
+    ).toEqual([0, 0, 1, 1, 0, 0, 0, 0]);
+    expect(
+      values(applyTransform({ op: "add", value: 10, axis: 1, blocks: 2, block: 0 }, f32([2, 4]))),
+    ).toEqual([10, 11, 2, 3, 14, 15, 6, 7]);
+  });
+  it("refuses integers and incomplete block selections", () => {
+    expect(() =>
+      planTransform({ op: "add", value: 1 }, { dtype: dtypeFromName("int32"), shape: [2] }),
+    ).toThrow(/floating-point/);
+    expect(() => planTransform({ op: "add", value: 1, block: 1 }, { dtype: F32, shape: [8] })).toThrow(
+      /needs "axis", "blocks" and "block"/,
+    );
+  });
+});
