@@ -6,6 +6,6 @@ import { REPO } from "../helpers/fixtures.js";
 
 it("src/proto/generated/descriptor.ts is up to date with protos/", () => {
   const run = () =>
-    execFileSync(process.execPath, [join(REPO, "scripts", "gen-protos.mjs"), "--check"], { stdio: "pipe" });
+    execFileSync(process.execPath, [join(REPO, "protos", "generate.mjs"), "--check"], { stdio: "pipe" });
   expect(run).not.toThrow();
 });

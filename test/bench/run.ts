@@ -1,5 +1,5 @@
 /**
- * Benchmarks (`npm run bench [case …] [--clean]`): generates its inputs under bench/out/ (nothing
+ * Benchmarks (`npm run bench [case …] [--clean]`): generates its inputs under test/bench/out/ (nothing
  * large is committed), then measures, each operation in its own process for its peak RSS. Not a
  * test: numbers are printed, never asserted. Figures and the machine go to BENCHMARKS.md.
  *
@@ -17,13 +17,14 @@ import { randomFillSync } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BundleWriter } from "../src/bundle/writer.js";
-import { openCheckpoint } from "../src/checkpoint/open.js";
-import { dtypeFromName } from "../src/dtypes.js";
-import { evalCases } from "../test/draft/cases.js";
-import { scoreCase } from "../test/draft/score.js";
+import { BundleWriter } from "../../src/bundle/writer.js";
+import { openCheckpoint } from "../../src/checkpoint/open.js";
+import { dtypeFromName } from "../../src/dtypes.js";
+import { evalCases } from "../draft/cases.js";
+import { scoreCase } from "../draft/score.js";
 
-const OUT = join(fileURLToPath(import.meta.url), "..", "..", "..", "bench", "out");
+// dist/test/bench/run.js → <repo>/test/bench/out
+const OUT = join(fileURLToPath(import.meta.url), "..", "..", "..", "..", "test", "bench", "out");
 
 const CHILD = join(fileURLToPath(import.meta.url), "..", "child.js");
 

@@ -1,12 +1,12 @@
 /**
  * One benchmark operation in its own process, so its peak RSS is its own:
- * `node dist/bench/child.js <op> <json options>` prints `{"seconds": …, "maxRssMiB": …}`.
+ * `node dist/test/bench/child.js <op> <json options>` prints `{"seconds": …, "maxRssMiB": …}`.
  *
  * @module
  */
-import { openCheckpoint } from "../src/checkpoint/open.js";
-import { migrate } from "../src/migrate.js";
-import { validateCheckpoint } from "../src/validate.js";
+import { openCheckpoint } from "../../src/checkpoint/open.js";
+import { migrate } from "../../src/migrate.js";
+import { validateCheckpoint } from "../../src/validate.js";
 
 const [op, raw] = process.argv.slice(2);
 const args = JSON.parse(raw ?? "{}") as Record<string, string>;
