@@ -14,6 +14,7 @@ import {
   type CheckpointReader,
   OBJECT_GRAPH_KEY,
   type ProgressFn,
+  toFailure,
   type VariableInfo,
   type VerifyFailure,
   type VerifyResult,
@@ -71,6 +72,13 @@ export interface BundleEntry {
   readonly indexOffset: number;
   /** For a slice entry: the partitioned tensor's name and this slice. */
   readonly slice?: { readonly fullName: string; readonly slice: SliceProto };
+}
+
+/** One stored slice of a partitioned tensor: its extents in the full tensor and its entry. */
+interface SlicePiece {
+  readonly slice: SliceProto;
+  readonly ext: { starts: number[]; lengths: number[] };
+  readonly entry: BundleEntry;
 }
 
 /** A data byte range to read: which file, where, how much, and the masked CRC to expect. */
@@ -304,46 +312,28 @@ export class BundleReader implements CheckpointReader {
       return undefined;
     if (entry.proto.slices.length === 0) return this.#stream({ key: name, entry }, chunkBytes);
     const shape = entry.shape;
-    const pieces = entry.proto.slices.map((slice) => ({
-      slice,
-      ext: sliceExtents(slice, shape, { key: name }),
-      stored: this.#sliceEntries.get(Buffer.from(encodeSliceKey(name, slice)).toString("hex")),
-    }));
+    let pieces: SlicePiece[];
+    try {
+      pieces = this.#pieces(entry);
+    } catch {
+      return undefined; // let readTensor report a bad layout
+    }
+    // Row slices only (whole in every other dimension): the tensor is their concatenation in row order.
     const rowsOnly = pieces.every(
       (p) =>
-        p.stored !== undefined &&
         p.ext.starts.slice(1).every((x) => x === 0) &&
         p.ext.lengths.slice(1).every((l, i) => l === shape[i + 1]),
     );
     if (!rowsOnly || shape.length === 0) return undefined;
     pieces.sort((a, b) => (a.ext.starts[0] as number) - (b.ext.starts[0] as number));
-    let row = 0;
-    for (const p of pieces) {
-      if (p.ext.starts[0] !== row) return undefined; // gaps or overlaps: let readTensor report them
-      row += p.ext.lengths[0] as number;
-    }
-    if (row !== shape[0]) return undefined;
     return this.#streamPieces(
-      pieces.map((p) => ({ key: `${name} [slice ${formatSlice(p.slice)}]`, entry: p.stored as BundleEntry })),
+      pieces.map((p) => ({ key: `${name} [slice ${formatSlice(p.slice)}]`, entry: p.entry })),
       chunkBytes,
     );
   }
 
   async *#streamPieces(ranges: readonly DataRange[], chunkBytes: number): AsyncGenerator<Uint8Array> {
     for (const r of ranges) yield* this.#stream(r, chunkBytes);
-  }
-
-  /**
-   * Streams the stored bytes of a fixed-size, non-partitioned tensor in chunks of at most
-   * `chunkBytes`, verifying the CRC when the last chunk has been read (the last `next()` throws
-   * ChecksumMismatchError on a mismatch). Chunks are little-endian only when the bundle is. Each
-   * chunk is a view of one reused buffer, valid until the next chunk is requested.
-   */
-  async *streamTensorBytes(name: string, chunkBytes = STREAM_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
-    const entry = this.#entries.get(name);
-    if (entry === undefined)
-      throw new NotFoundError(`key ${name} not found in checkpoint`, { file: metaFilename(this.path) });
-    yield* this.#stream({ key: name, entry }, chunkBytes);
   }
 
   async *#stream(range: DataRange, chunkBytes: number): AsyncGenerator<Uint8Array> {
@@ -411,6 +401,39 @@ export class BundleReader implements CheckpointReader {
     return { bytes, source };
   }
 
+  /**
+   * The stored slices of a partitioned tensor, each with its extents and entry, checked: every
+   * slice has an entry of the right dtype and shape, and together they tile the tensor exactly.
+   * @throws CorruptCheckpointError naming the tensor
+   */
+  #pieces(full: BundleEntry): SlicePiece[] {
+    const { dtype, shape, key: name } = full;
+    const loc = { file: metaFilename(this.path), key: name };
+    const pieces = full.proto.slices.map((slice) => {
+      const ext = sliceExtents(slice, shape, loc);
+      const entry = this.#sliceEntries.get(Buffer.from(encodeSliceKey(name, slice)).toString("hex"));
+      if (entry === undefined) {
+        throw new CorruptCheckpointError(
+          `missing entry for slice ${formatSlice(slice)} of partitioned tensor`,
+          loc,
+        );
+      }
+      if (entry.dtype !== dtype || entry.shape.join() !== ext.lengths.join()) {
+        throw new CorruptCheckpointError(
+          `slice ${formatSlice(slice)} holds ${entry.dtype.name}[${entry.shape.join(", ")}], expected ${dtype.name}[${ext.lengths.join(", ")}]`,
+          loc,
+        );
+      }
+      return { ext, entry, slice };
+    });
+    checkCoverage(
+      pieces.map((p) => p.ext),
+      shape,
+      loc,
+    );
+    return pieces;
+  }
+
   async #readPartitioned(full: BundleEntry): Promise<Tensor> {
     const { dtype, shape, key: name } = full;
     const file = metaFilename(this.path);
@@ -421,28 +444,7 @@ export class BundleReader implements CheckpointReader {
       );
     }
     const total = fixedByteSize(dtype, shape, { file, key: name }) as number;
-    const pieces = full.proto.slices.map((slice) => {
-      const ext = sliceExtents(slice, shape, { file, key: name });
-      const entry = this.#sliceEntries.get(Buffer.from(encodeSliceKey(name, slice)).toString("hex"));
-      if (entry === undefined) {
-        throw new CorruptCheckpointError(
-          `missing entry for slice ${formatSlice(slice)} of partitioned tensor`,
-          { file, key: name },
-        );
-      }
-      if (entry.dtype !== dtype || entry.shape.join() !== ext.lengths.join()) {
-        throw new CorruptCheckpointError(
-          `slice ${formatSlice(slice)} holds ${entry.dtype.name}[${entry.shape.join(", ")}], expected ${dtype.name}[${ext.lengths.join(", ")}]`,
-          { file, key: name },
-        );
-      }
-      return { ext, entry, slice };
-    });
-    checkCoverage(
-      pieces.map((p) => p.ext),
-      shape,
-      { file, key: name },
-    );
+    const pieces = this.#pieces(full);
     if (total > MAX_MATERIALIZED_TENSOR_BYTES) {
       throw new LimitExceededError(
         `partitioned tensor of ${total} bytes exceeds MAX_MATERIALIZED_TENSOR_BYTES`,
@@ -466,16 +468,7 @@ export class BundleReader implements CheckpointReader {
     for (const entry of this.#entries.values()) {
       if (entry.proto.slices.length > 0) {
         try {
-          const exts = entry.proto.slices.map((s) => sliceExtents(s, entry.shape, { key: entry.key }));
-          for (const s of entry.proto.slices) {
-            if (!this.#sliceEntries.has(Buffer.from(encodeSliceKey(entry.key, s)).toString("hex"))) {
-              throw new CorruptCheckpointError(
-                `missing entry for slice ${formatSlice(s)} of partitioned tensor`,
-                { key: entry.key },
-              );
-            }
-          }
-          checkCoverage(exts, entry.shape, { key: entry.key });
+          this.#pieces(entry);
         } catch (e) {
           failures.push(toFailure(e, entry.key));
         }
@@ -636,18 +629,4 @@ function checkCoverage(
       loc,
     );
   }
-}
-
-/** Turns any error from a tensor read into a {@link VerifyFailure}. */
-export function toFailure(e: unknown, key: string): VerifyFailure {
-  if (e instanceof TfckptError) {
-    return { key: e.key ?? key, file: e.file, offset: e.offset, code: e.code, message: e.message };
-  }
-  return {
-    key,
-    file: undefined,
-    offset: undefined,
-    code: "internal",
-    message: e instanceof Error ? e.message : String(e),
-  };
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { DTypeInfo } from "../dtypes.js";
+import { TfckptError } from "../errors.js";
 import type { ObjectGraph } from "../graph/object-graph.js";
 import type { SliceProto } from "../proto/index.js";
 import type { Tensor } from "../tensor.js";
@@ -78,3 +79,17 @@ export interface CheckpointReader {
 
 /** Checkpoint key of the serialized object graph (`trackable/constants.py`, OBJECT_GRAPH_PROTO_KEY). */
 export const OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH";
+
+/** Turns any error from a tensor read into a {@link VerifyFailure} (the key falls back to `key`). */
+export function toFailure(e: unknown, key: string): VerifyFailure {
+  if (e instanceof TfckptError) {
+    return { key: e.key ?? key, file: e.file, offset: e.offset, code: e.code, message: e.message };
+  }
+  return {
+    key,
+    file: undefined,
+    offset: undefined,
+    code: "internal",
+    message: e instanceof Error ? e.message : String(e),
+  };
+}

@@ -9,12 +9,12 @@
  * @module
  */
 
-import { toFailure } from "../bundle/reader.js";
 import { encodeSliceKey } from "../bundle/slice-key.js";
 import {
   type CheckpointReader,
   OBJECT_GRAPH_KEY,
   type ProgressFn,
+  toFailure,
   type VariableInfo,
   type VerifyFailure,
   type VerifyResult,
@@ -59,6 +59,7 @@ export class V1Reader implements CheckpointReader {
   readonly #tables: TableReader[];
   readonly #tensors: Map<string, V1Tensor>;
   readonly #list: VariableInfo[];
+  readonly #byName: Map<string, VariableInfo>;
 
   private constructor(path: string, files: string[], tables: TableReader[], tensors: Map<string, V1Tensor>) {
     this.path = path;
@@ -78,6 +79,7 @@ export class V1Reader implements CheckpointReader {
             ? undefined
             : t.slices.map((s) => s.slice),
       }));
+    this.#byName = new Map(this.#list.map((v) => [v.name, v]));
   }
 
   /**
@@ -174,7 +176,7 @@ export class V1Reader implements CheckpointReader {
   }
 
   get(name: string): VariableInfo | undefined {
-    return this.#list.find((v) => v.name === name);
+    return this.#byName.get(name);
   }
 
   async #readSlice(t: V1Tensor, s: { slice: SliceProto; table: TableReader }, count: number) {
