@@ -25,7 +25,7 @@ import { type AssignmentMap, loadAssignmentMap, parseAssignmentMap } from "./map
 import { type Assignment, resolveAssignments } from "./mapping/resolve.js";
 import { type MigrationReport, reportAssignment } from "./report/migration.js";
 import { computeVerdicts } from "./report/verdicts.js";
-import type { FixedTensor, Tensor } from "./tensor.js";
+import type { FixedTensor } from "./tensor.js";
 import { applyConcat, applyTransform } from "./transforms/index.js";
 
 /** Options of {@link migrate}. */
@@ -73,34 +73,31 @@ function constant(value: number, t: TargetAttribute): FixedTensor {
   return t.dtype === f64 ? base : applyTransform({ op: "cast", to: t.dtype.name, allowLossy: true }, base);
 }
 
+/** A tensor as it is: streamed byte range to byte range when the layout allows, else read whole. */
+async function whole(reader: CheckpointReader, name: string): Promise<AttributeValue> {
+  const stream = reader instanceof BundleReader ? reader.streamWhole(name) : undefined;
+  if (stream !== undefined) return { kind: "fixed", data: stream };
+  const x = await reader.readTensor(name);
+  return x.kind === "string" ? { kind: "string", strings: x.strings } : { kind: "fixed", data: x.data };
+}
+
 async function valueFor(
   a: Assignment,
   source: CheckpointReader,
   template: CheckpointReader | undefined,
 ): Promise<AttributeValue> {
   const t = a.target;
-  const fromTensor = (x: Tensor): AttributeValue =>
-    x.kind === "string" ? { kind: "string", strings: x.strings } : { kind: "fixed", data: x.data };
   switch (a.source.kind) {
     case "value":
     case "default":
       return { kind: "fixed", data: constant(a.source.value, t).data };
-    case "template": {
-      const r = template as CheckpointReader;
-      const stream = r instanceof BundleReader ? r.streamWhole(t.checkpointKey) : undefined;
-      if (stream !== undefined) return { kind: "fixed", data: stream };
-      return fromTensor(await r.readTensor(t.checkpointKey));
-    }
+    case "template":
+      return whole(template as CheckpointReader, t.checkpointKey);
     case "variables": {
       const names = a.source.names;
       const only = names[0] as string;
       const identity = names.length === 1 && a.transforms.length === 0 && a.source.concatAxis === undefined;
-      if (identity) {
-        // Stream byte range to byte range when the source stores the tensor whole or in row slices.
-        const stream = source instanceof BundleReader ? source.streamWhole(only) : undefined;
-        if (stream !== undefined) return { kind: "fixed", data: stream };
-        return fromTensor(await source.readTensor(only));
-      }
+      if (identity) return whole(source, only);
       const inputs: FixedTensor[] = [];
       for (const n of names) {
         const x = await source.readTensor(n);

@@ -53,6 +53,16 @@ export interface TargetGraph {
   readonly encoded?: Uint8Array;
 }
 
+/**
+ * Object path of the optimizer that owns the target's slot variables (the first one, in node
+ * order), or undefined when the target has no slot variables or that optimizer is unreachable.
+ */
+export function optimizerPathOf(t: TargetGraph): string | undefined {
+  const owner = t.attributes.find((a) => a.slot !== undefined)?.slot?.optimizerNodeId;
+  const path = owner === undefined ? undefined : breadthFirstPaths(t.graph)[owner];
+  return path === undefined ? undefined : objectPathToString(path);
+}
+
 /** Index of a target's attributes by checkpoint key. */
 export function attributesByKey(t: TargetGraph): Map<string, TargetAttribute> {
   return new Map(t.attributes.map((a) => [a.checkpointKey, a]));

@@ -20,7 +20,7 @@ import munkres from "munkres";
 import type { VariableInfo } from "../checkpoint/types.js";
 import { OBJECT_GRAPH_KEY } from "../checkpoint/types.js";
 import { objectPathFromString } from "../graph/keys.js";
-import type { TargetAttribute, TargetGraph } from "../graph/target.js";
+import { optimizerPathOf, type TargetAttribute, type TargetGraph } from "../graph/target.js";
 import type { Transform } from "../transforms/index.js";
 import { type OptimizerPreset, parseAssignmentMap } from "./document.js";
 import { type Resolution, resolveAssignments } from "./resolve.js";
@@ -324,15 +324,7 @@ export function draftMapping(
   }
   // 2. Classify targets.
   const slotTargets = target.attributes.filter((a) => a.slot !== undefined);
-  const optimizerNodes = new Set(slotTargets.map((a) => a.slot?.optimizerNodeId));
-  const optimizerPath = (() => {
-    const id = [...optimizerNodes][0];
-    const child = target.attributes.find(
-      (a) =>
-        a.slot === undefined && target.graph.nodes[id as number]?.children.some((c) => c.nodeId === a.nodeId),
-    );
-    return child === undefined ? undefined : child.objectPath.slice(0, child.objectPath.lastIndexOf("/"));
-  })();
+  const optimizerPath = optimizerPathOf(target);
   const isOptimizerState = (a: TargetAttribute) =>
     optimizerPath !== undefined && a.objectPath.startsWith(`${optimizerPath}/`) && a.slot === undefined;
   const modelTargets = target.attributes.filter(

@@ -10,7 +10,7 @@
 import type { VariableInfo } from "../checkpoint/types.js";
 import { OBJECT_GRAPH_KEY } from "../checkpoint/types.js";
 import { objectPathFromString } from "../graph/keys.js";
-import type { TargetAttribute, TargetGraph } from "../graph/target.js";
+import { optimizerPathOf, type TargetAttribute, type TargetGraph } from "../graph/target.js";
 import {
   planConcat,
   planTransform,
@@ -206,21 +206,7 @@ export function resolveAssignments(
     };
   };
 
-  const optimizerPath = (() => {
-    if (map.optimizer?.path !== undefined) return map.optimizer.path;
-    const owner = target.attributes.find((a) => a.slot !== undefined)?.slot?.optimizerNodeId;
-    if (owner !== undefined) {
-      const p = target.attributes.find((a) => a.nodeId === owner);
-      if (p !== undefined) return p.objectPath;
-      const child = target.attributes.find(
-        (a) =>
-          a.objectPath.includes("/") &&
-          target.graph.nodes[owner]?.children.some((c) => c.nodeId === a.nodeId),
-      );
-      if (child !== undefined) return child.objectPath.slice(0, child.objectPath.lastIndexOf("/"));
-    }
-    return "optimizer";
-  })();
+  const optimizerPath = map.optimizer?.path ?? optimizerPathOf(target) ?? "optimizer";
 
   // Pass 1: every non-slot target; pass 2: slots (which follow their variable's assignment).
   for (const pass of [1, 2]) {
