@@ -36,3 +36,9 @@ it("exports the library functions", () => {
     expect(api, name).toHaveProperty(name);
   }
 });
+
+it("the build makes the bin executable (npx tfckpt after npm ci); test/migrate/crash.test.ts runs it", () => {
+  const build = (pkg.scripts as Record<string, string>).build as string;
+  expect(build).toMatch(/^tsc -p tsconfig\.build\.json && /);
+  expect(build).toContain("chmodSync('dist/src/cli/main.js', 0o755)");
+});

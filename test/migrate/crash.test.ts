@@ -25,11 +25,10 @@ const mapConstant = join(work, "const.json");
 const dst = join(work, "out", "ckpt-1");
 
 beforeAll(async () => {
-  execFileSync(
-    process.execPath,
-    [join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", join(REPO, "tsconfig.build.json")],
-    { stdio: "pipe" },
-  );
+  // The same build npm ci runs (tsc, then the bin made executable).
+  execFileSync("npm", ["run", "build"], { cwd: REPO, stdio: "pipe" });
+  // The bin runs on its own, as `npx tfckpt` in the README runs it.
+  expect(execFileSync(CLI, ["--version"], { encoding: "utf8" }).trim()).toBe("0.1.0");
   const w = await BundleWriter.create(src, { sync: false });
   const data = new Float32Array(SHAPE[0] * SHAPE[1]);
   for (let i = 0; i < N; i++) {
