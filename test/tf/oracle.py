@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""TensorFlow's answers for tfckpt's differential tests (test/tf). The judge, never the product.
+
+Usage: oracle.py REQUEST.json RESULT.json
+REQUEST is {"op": ..., ...}; RESULT receives the JSON answer. One process answers one request, so a
+test pays TensorFlow's import once per batch. Ops:
+  read      {"checkpoints": [path, ...]}  -> per path: every key's dtype, shape and a SHA-256 of
+            its value bytes (or the error TF gave), and the parsed object graph.
+"""
+import hashlib
+import json
+import os
+import struct
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from tensorflow.core.protobuf import trackable_object_graph_pb2  # noqa: E402
+
+GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+
+
+def digest(value):
+    """SHA-256 of a tensor's bytes as tfckpt holds them: raw little-endian elements, row-major;
+    strings as (u64 little-endian length, bytes) per element."""
+    h = hashlib.sha256()
+    if isinstance(value, bytes):  # a scalar string; numpy's "S" would drop trailing NULs
+        value = np.array([value], dtype=object)
+    arr = np.asarray(value)
+    if arr.dtype.kind == "S":
+        raise ValueError("fixed-width numpy bytes lose trailing NULs; expected an object array")
+    if arr.dtype == object:
+        for s in arr.reshape(-1):
+            b = bytes(s)
+            h.update(struct.pack("<Q", len(b)))
+            h.update(b)
+    else:
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
+def graph_json(raw):
+    g = trackable_object_graph_pb2.TrackableObjectGraph.FromString(raw)
+    nodes = []
+    for n in g.nodes:
+        nodes.append(
+            {
+                "children": [[c.node_id, c.local_name] for c in n.children],
+                "attributes": [[a.name, a.full_name, a.checkpoint_key] for a in n.attributes],
+                "slot_variables": [[s.original_variable_node_id, s.slot_name, s.slot_variable_node_id] for s in n.slot_variables],
+                "has_checkpoint_values": n.has_checkpoint_values.value if n.HasField("has_checkpoint_values") else None,
+                "registered_saver": n.registered_saver.name if n.HasField("registered_saver") else None,
+            }
+        )
+    return {"nodes": nodes}
+
+
+def read(paths):
+    out = {}
+    for path in paths:
+        entry = {}
+        try:
+            reader = tf.train.load_checkpoint(path)
+        except Exception as e:  # noqa: BLE001
+            out[path] = {"error": f"{type(e).__name__}: {e}"}
+            continue
+        shapes = reader.get_variable_to_shape_map()
+        dtypes = reader.get_variable_to_dtype_map()
+        keys = {}
+        for name in sorted(shapes):
+            k = {"dtype": dtypes[name].name, "shape": list(shapes[name])}
+            try:
+                value = reader.get_tensor(name)
+                k["via"] = "get_tensor"
+            except Exception as e:  # noqa: BLE001
+                # CheckpointReader cannot convert some dtypes (V1 float16, complex, uint16; variant)
+                # or sliced V1 tensors; the RestoreV2 kernel can (it falls back to the V1 reader).
+                try:
+                    value = tf.raw_ops.RestoreV2(prefix=path, tensor_names=[name], shape_and_slices=[""], dtypes=[dtypes[name]])[0].numpy()
+                    k["via"] = "RestoreV2"
+                except Exception as e2:  # noqa: BLE001
+                    k["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}; RestoreV2: {type(e2).__name__}: {str(e2).splitlines()[0][:200]}"
+                    keys[name] = k
+                    continue
+            k["sha256"] = digest(value)
+            if name == GRAPH_KEY:
+                entry["graph"] = graph_json(bytes(value))
+            keys[name] = k
+        entry["keys"] = keys
+        out[path] = entry
+    return out
+
+
+def main(request_path, result_path):
+    with open(request_path) as f:
+        req = json.load(f)
+    op = req["op"]
+    if op == "read":
+        result = read(req["checkpoints"])
+    else:
+        raise SystemExit(f"oracle.py: unknown op {op!r}")
+    with open(result_path, "w") as f:
+        json.dump({"tensorflow": tf.__version__, "result": result}, f)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
