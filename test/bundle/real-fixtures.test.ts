@@ -1,4 +1,4 @@
-// Golden tests: every real TensorFlow-written V2 checkpoint in ../shared/tf-fixtures is listed
+// Golden tests: every real TensorFlow-written V2 checkpoint in fixtures/real is listed
 // exactly as expected-variables.json says, and every block and tensor CRC verifies.
 import { describe, expect, it } from "vitest";
 import { BundleReader } from "../../src/bundle/reader.js";

@@ -1,10 +1,11 @@
-// Locating the real TensorFlow-written fixtures in ../shared/tf-fixtures (read in place, never copied).
+// Locating the real TensorFlow-written fixtures committed in fixtures/real (see fixtures/real/README.md).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const TF_FIXTURES = join(REPO, "..", "shared", "tf-fixtures");
+/** The real TF checkpoints, copied byte for byte into the repository so a fresh clone tests alone. */
+export const TF_FIXTURES = join(REPO, "fixtures", "real");
 
 /** One checkpoint listed in a fixture's expected-variables.json. */
 export interface ExpectedCheckpoint {
@@ -16,7 +17,10 @@ export interface ExpectedCheckpoint {
   readonly variables: ReadonlyArray<{ name: string; dtype: string; shape: number[] }>;
 }
 
-/** Every checkpoint of every fixture folder, in folder order. Throws if the folder is missing. */
+/**
+ * Every checkpoint of every fixture folder, in folder order. Throws (so the test file fails, never
+ * skips) if the folder is missing or lists no checkpoint.
+ */
 export function expectedCheckpoints(): ExpectedCheckpoint[] {
   if (!existsSync(TF_FIXTURES)) throw new Error(`real TF fixtures not found at ${TF_FIXTURES}`);
   const out: ExpectedCheckpoint[] = [];
@@ -26,6 +30,7 @@ export function expectedCheckpoints(): ExpectedCheckpoint[] {
     const doc = JSON.parse(readFileSync(f, "utf8")) as { checkpoints: Omit<ExpectedCheckpoint, "fixture">[] };
     for (const c of doc.checkpoints) out.push({ ...c, fixture, file: join(TF_FIXTURES, fixture, c.file) });
   }
+  if (out.length === 0) throw new Error(`no expected-variables.json with checkpoints under ${TF_FIXTURES}`);
   return out;
 }
 
@@ -34,7 +39,13 @@ export function prefixOf(indexFile: string): string {
   return indexFile.replace(/\.index$/, "");
 }
 
-/** True when every data shard of a V2 checkpoint is present (one fixture ships its index only). */
+/**
+ * Fixture folders whose V2 checkpoints ship their `.index` only (the original repository kept no
+ * data shard). test/fixtures/real.test.ts fails if any other checkpoint lacks its shards.
+ */
+export const INDEX_ONLY_FIXTURES: ReadonlySet<string> = new Set(["guesslang-2020-estimator-indexonly"]);
+
+/** True when a data shard of a V2 checkpoint is present (one fixture ships its index only). */
 export function hasDataShards(indexFile: string): boolean {
   const dir = dirname(indexFile);
   const base = prefixOf(indexFile).slice(dir.length + 1);

@@ -1,4 +1,4 @@
-// Migrations of real TF-written checkpoints from ../shared/tf-fixtures onto JSON target graphs,
+// Migrations of real TF-written checkpoints from fixtures/real onto JSON target graphs,
 // exercising scope, pattern, exact-with-transform, ignore, optimizer presets, EMA, templates and
 // failures; every written value is compared with the source bit for bit (or its exact transform).
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
