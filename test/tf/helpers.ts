@@ -69,6 +69,29 @@ export async function oracle<T>(request: object): Promise<T> {
   }
 }
 
+/**
+ * TF's reading of each checkpoint in `paths` (oracle op `read`). TensorFlow aborts the whole
+ * process on some corrupt files (a CHECK failure in tensor_bundle.cc) instead of raising: the
+ * batch is then split in halves until the checkpoint that aborts it is found, which is reported
+ * as `{ error: "TensorFlow aborted: …" }`.
+ */
+export async function tfRead<T extends { error?: string }>(
+  paths: readonly string[],
+): Promise<Record<string, T>> {
+  try {
+    return await oracle<Record<string, T>>({ op: "read", checkpoints: paths });
+  } catch (e) {
+    const message = (e as Error).message;
+    if (!/Check failed|core dumped|SIGABRT|Aborted/.test(message)) throw e;
+    if (paths.length === 1) {
+      const line = message.split("\n").find((l) => l.includes("Check failed")) ?? message.slice(0, 300);
+      return { [paths[0] as string]: { error: `TensorFlow aborted: ${line}` } as T };
+    }
+    const half = Math.ceil(paths.length / 2);
+    return { ...(await tfRead<T>(paths.slice(0, half))), ...(await tfRead<T>(paths.slice(half))) };
+  }
+}
+
 /** SHA-256 of a tensor's bytes, as oracle.py's `digest` computes it. */
 export function tensorDigest(t: Tensor): string {
   const h = createHash("sha256");

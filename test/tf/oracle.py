@@ -6,6 +6,8 @@ REQUEST is {"op": ..., ...}; RESULT receives the JSON answer. One process answer
 test pays TensorFlow's import once per batch. Ops:
   read      {"checkpoints": [path, ...]}  -> per path: every key's dtype, shape and a SHA-256 of
             its value bytes (or the error TF gave), and the parsed object graph.
+  resave    {"jobs": [{"src", "dst", "shards": [[key, ...], ...]}]} -> TF re-saves src at dst:
+            RestoreV2 of every key whole, SaveV2 per shard in the given order, MergeV2Checkpoints.
 """
 import hashlib
 import json
@@ -93,12 +95,37 @@ def read(paths):
     return out
 
 
+def resave(jobs):
+    """TensorFlow's own re-save of each job's source: every key restored whole (RestoreV2), saved
+    per shard in the given order (SaveV2), the shards merged (MergeV2Checkpoints)."""
+    import tempfile
+
+    out = {}
+    for job in jobs:
+        src, dst = job["src"], job["dst"]
+        dtypes = tf.train.load_checkpoint(src).get_variable_to_dtype_map()
+        tmp = tempfile.mkdtemp(prefix="tfckpt-resave-")
+        parts = []
+        for i, names in enumerate(job["shards"]):
+            if not names:
+                continue
+            tensors = tf.raw_ops.RestoreV2(prefix=src, tensor_names=names, shape_and_slices=[""] * len(names), dtypes=[dtypes[n] for n in names])
+            part = os.path.join(tmp, f"part-{i:05d}")
+            tf.raw_ops.SaveV2(prefix=part, tensor_names=names, shape_and_slices=[""] * len(names), tensors=tensors)
+            parts.append(part)
+        tf.raw_ops.MergeV2Checkpoints(checkpoint_prefixes=parts, destination_prefix=dst, delete_old_dirs=True)
+        out[dst] = "ok"
+    return out
+
+
 def main(request_path, result_path):
     with open(request_path) as f:
         req = json.load(f)
     op = req["op"]
     if op == "read":
         result = read(req["checkpoints"])
+    elif op == "resave":
+        result = resave(req["jobs"])
     else:
         raise SystemExit(f"oracle.py: unknown op {op!r}")
     with open(result_path, "w") as f:

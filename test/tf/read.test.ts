@@ -6,7 +6,7 @@ import { describe, expect, test } from "vitest";
 import { openCheckpoint } from "../../src/checkpoint/open.js";
 import type { ObjectGraph } from "../../src/graph/object-graph.js";
 import { expectedCheckpoints, prefixOf } from "../helpers/fixtures.js";
-import { CORPUS, corpusCheckpoints, LARGE_CORPUS, oracle, Tally, tensorDigest } from "./helpers.js";
+import { CORPUS, corpusCheckpoints, LARGE_CORPUS, Tally, tensorDigest, tfRead } from "./helpers.js";
 
 interface TfKey {
   dtype: string;
@@ -55,7 +55,7 @@ function allCheckpoints(): string[] {
 describe("read: tfckpt and TensorFlow agree", () => {
   test("every checkpoint: names, dtypes, shapes, tensor bytes, object graphs", async () => {
     const paths = allCheckpoints();
-    const tf = await oracle<Record<string, TfRead>>({ op: "read", checkpoints: paths });
+    const tf = await tfRead<TfRead>(paths);
     const listing = new Tally("listing (name, dtype, shape)");
     const values = new Tally("tensor bytes");
     const graphs = new Tally("object graphs");
