@@ -8,6 +8,10 @@ test pays TensorFlow's import once per batch. Ops:
             its value bytes (or the error TF gave), and the parsed object graph.
   resave    {"jobs": [{"src", "dst", "shards": [[key, ...], ...]}]} -> TF re-saves src at dst:
             RestoreV2 of every key whole, SaveV2 per shard in the given order, MergeV2Checkpoints.
+  module_template {"jobs": [{"prefix", "keys": {name: {dtype, shape}}}]} -> Checkpoint.save of a
+            tf.Module tree with one zero variable per key (`a/b/c` -> model.a.b.c).
+  module_restore  {"jobs": [{"checkpoint", "keys"}]} -> that tree restored from the checkpoint:
+            the three assertions' outcomes and every variable's digest.
 """
 import hashlib
 import json
@@ -118,12 +122,62 @@ def resave(jobs):
     return out
 
 
+def module_tree(keys):
+    """A tf.Module tree with one zero-filled variable per checkpoint key (`a/b/c` -> root.model.a.b.c)."""
+    root = tf.Module()
+    root.model = tf.Module()
+    variables = {}
+    for name, spec in sorted(keys.items()):
+        *scopes, leaf = name.split("/")
+        node = root.model
+        for s in scopes:
+            if not hasattr(node, s):
+                setattr(node, s, tf.Module())
+            node = getattr(node, s)
+        dtype = tf.as_dtype(spec["dtype"])
+        init = tf.fill(spec["shape"], "") if dtype == tf.string else tf.zeros(spec["shape"], dtype)
+        v = tf.Variable(init)
+        setattr(node, leaf, v)
+        variables[name] = v
+    return root, variables
+
+
+def module_template(jobs):
+    """Saves, for each job, the template of a module tree holding `keys` (Checkpoint.save)."""
+    return {job["prefix"]: tf.train.Checkpoint(model=module_tree(job["keys"])[0].model).save(job["prefix"]) for job in jobs}
+
+
+def module_restore(jobs):
+    """Restores each job's checkpoint into a fresh module tree: TF's assertions and every value's digest."""
+    out = {}
+    for job in jobs:
+        root, variables = module_tree(job["keys"])
+        entry = {"assertions": {}}
+        try:
+            status = tf.train.Checkpoint(model=root.model).restore(job["checkpoint"])
+            for name in ("assert_consumed", "assert_existing_objects_matched", "assert_nontrivial_match"):
+                try:
+                    getattr(status, name)()
+                    entry["assertions"][name] = "passed"
+                except AssertionError as e:
+                    entry["assertions"][name] = f"failed: {str(e)[:500]}"
+            entry["values"] = {name: digest(v.numpy()) for name, v in variables.items()}
+        except Exception as e:  # noqa: BLE001
+            entry["error"] = f"{type(e).__name__}: {str(e)[:500]}"
+        out[job["checkpoint"]] = entry
+    return out
+
+
 def main(request_path, result_path):
     with open(request_path) as f:
         req = json.load(f)
     op = req["op"]
     if op == "read":
         result = read(req["checkpoints"])
+    elif op == "module_template":
+        result = module_template(req["jobs"])
+    elif op == "module_restore":
+        result = module_restore(req["jobs"])
     elif op == "resave":
         result = resave(req["jobs"])
     else:
