@@ -39,7 +39,7 @@ function sources(): string[] {
 describe("migrate: TensorFlow restores every output with the source's values", () => {
   test("TF1 checkpoints onto tf.Module trees: assertions pass, values bitwise equal", async () => {
     const srcs = sources();
-    const tf = await tfRead<{ keys?: Record<string, TfKey> }>(srcs);
+    const tf = await tfRead<{ keys?: Record<string, TfKey>; error?: string }>(srcs);
     const jobs = srcs.map((src, i) => {
       const all = tf[src]?.keys ?? {};
       const names = Object.keys(all);
