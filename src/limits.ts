@@ -34,6 +34,18 @@ export const MAX_BLOCK_BYTES = 2 ** 31 - 1;
  */
 export const MAX_SNAPPY_EXPANSION = 32;
 
+/**
+ * Prefix compression lets a block of n bytes describe keys totalling O(n²) bytes (each entry
+ * shares the whole previous key and adds one byte). Decoded keys of one block may total at most
+ * this many times the block's size plus {@link MAX_KEY_BYTES_FLOOR}; real TF indexes stay below
+ * 4× (keys share scopes; values are ~20-byte entry protos), so a block past it is refused before
+ * its keys are materialised, keeping listing time and memory linear in the index size.
+ */
+export const MAX_KEY_EXPANSION = 16;
+
+/** Decoded key bytes any block may hold regardless of its size (see {@link MAX_KEY_EXPANSION}). */
+export const MAX_KEY_BYTES_FLOOR = 1024 * 1024;
+
 /** Largest number of shards accepted in a bundle header (TF prints shard ids with %05d). */
 export const MAX_SHARDS = 99_999;
 

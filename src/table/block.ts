@@ -5,8 +5,9 @@
  * @module
  */
 
-import type { ErrorLocation } from "../errors.js";
+import { type ErrorLocation, LimitExceededError } from "../errors.js";
 import { ByteWriter, Cursor } from "../io/cursor.js";
+import { MAX_KEY_BYTES_FLOOR, MAX_KEY_EXPANSION } from "../limits.js";
 
 /** One key/value pair of a block. `key` is a fresh copy; `value` is a view into the block. */
 export interface BlockEntry {
@@ -19,7 +20,9 @@ export interface BlockEntry {
  * @param contents  the block bytes without trailer
  * @param base      absolute file offset of `contents[0]` (for errors; for a decompressed block,
  *                  the offset of the compressed block)
- * @throws CorruptCheckpointError "bad block contents" (restart array) or "bad entry in block"
+ * @throws CorruptCheckpointError "bad block contents" (restart array) or "bad entry in block";
+ *         LimitExceededError when the decoded keys would pass {@link MAX_KEY_EXPANSION} × the block
+ *         size (+ {@link MAX_KEY_BYTES_FLOOR}): a prefix chain built to cost quadratic memory
  */
 export function parseBlock(contents: Uint8Array, base: number, loc: ErrorLocation): BlockEntry[] {
   const c = new Cursor(contents, base, loc);
@@ -38,6 +41,8 @@ export function parseBlock(contents: Uint8Array, base: number, loc: ErrorLocatio
   const entries: BlockEntry[] = [];
   const e = new Cursor(contents, base, loc, 0, restartOffset);
   let prev = new Uint8Array(0);
+  const keyBudget = MAX_KEY_EXPANSION * contents.length + MAX_KEY_BYTES_FLOOR;
+  let keyBytes = 0;
   while (e.remaining > 0) {
     const at = e.pos;
     const shared = e.varint32();
@@ -47,6 +52,13 @@ export function parseBlock(contents: Uint8Array, base: number, loc: ErrorLocatio
       throw e.error(
         `bad entry in block: shared ${shared} / key suffix ${nonShared} / value ${valueLength} bytes overrun the entry`,
         at,
+      );
+    }
+    keyBytes += shared + nonShared;
+    if (keyBytes > keyBudget) {
+      throw new LimitExceededError(
+        `block of ${contents.length} bytes decodes to more than ${keyBudget} bytes of keys (MAX_KEY_EXPANSION): refusing a prefix-compression chain`,
+        { ...loc, offset: base + at },
       );
     }
     const key = new Uint8Array(shared + nonShared);

@@ -1,0 +1,55 @@
+// Hostile inputs built to cost more than linear time or memory: each is refused by a cap
+// proportional to the input's size, so the work done stays linear in it.
+import { describe, expect, it } from "vitest";
+import { LimitExceededError } from "../../src/errors.js";
+import { ByteWriter } from "../../src/io/cursor.js";
+import { parseBlock } from "../../src/table/block.js";
+
+/**
+ * A block whose first key has `head` bytes and whose `n` following entries each share the whole
+ * previous key and add one byte: about 4n + head bytes that decode to n·head + n²/2 key bytes.
+ */
+function prefixChain(head: number, n: number): Uint8Array {
+  const w = new ByteWriter(1024);
+  w.varint(0).varint(head).varint(0).bytes(new Uint8Array(head).fill(0x61));
+  for (let i = 0; i < n; i++)
+    w.varint(head + i)
+      .varint(1)
+      .varint(0)
+      .bytes(new Uint8Array([0x62]));
+  return new Uint8Array([...w.finish(), 0, 0, 0, 0, 1, 0, 0, 0]);
+}
+
+describe("prefix-compressed blocks (hostile issue item 5)", () => {
+  it("a prefix chain is refused before its keys are materialised, with the offset", () => {
+    const block = prefixChain(20_000, 5_000);
+    let err: unknown;
+    try {
+      parseBlock(block, 100, { file: "x.index" });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(LimitExceededError);
+    expect((err as LimitExceededError).message).toMatch(/MAX_KEY_EXPANSION/);
+    // Refused within the block, at the entry that passed the budget (16 × 20 KB + 1 MiB of keys).
+    expect((err as LimitExceededError).offset).toBeGreaterThan(100);
+    expect((err as LimitExceededError).offset).toBeLessThan(100 + block.length);
+  });
+
+  it("real-looking keys (shared scopes, short suffixes) are accepted", () => {
+    const w = new ByteWriter(1024);
+    let prev = "";
+    let count = 0;
+    for (let i = 0; i < 5000; i++) {
+      const key = `model/layer_with_weights-${i}/kernel/.ATTRIBUTES/VARIABLE_VALUE`;
+      let shared = 0;
+      while (shared < prev.length && shared < key.length && prev[shared] === key[shared]) shared++;
+      const suffix = new TextEncoder().encode(key.slice(shared));
+      w.varint(shared).varint(suffix.length).varint(20).bytes(suffix).bytes(new Uint8Array(20));
+      prev = key;
+      count++;
+    }
+    const block = new Uint8Array([...w.finish(), 0, 0, 0, 0, 1, 0, 0, 0]);
+    expect(parseBlock(block, 0, {})).toHaveLength(count);
+  });
+});
