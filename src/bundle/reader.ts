@@ -31,6 +31,7 @@ import {
 import { type ObjectGraph, parseObjectGraph } from "../graph/object-graph.js";
 import { type ByteSource, FileSource } from "../io/byte-source.js";
 import { crc32c, maskCrc } from "../io/crc32c.js";
+import { decodeUtf8 } from "../io/utf8.js";
 import { MAX_MATERIALIZED_TENSOR_BYTES, MAX_SHARDS, MAX_SLICES_PER_TENSOR } from "../limits.js";
 import {
   type BundleEntryProto,
@@ -58,8 +59,6 @@ import { decodeStringTensor } from "./strings.js";
 const CONSUMER_VERSION = 1;
 /** Bytes per read when streaming a tensor. */
 const STREAM_CHUNK_BYTES = 8 * 1024 * 1024;
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** One index entry with its decoded dtype and where it was found in the `.index` file. */
 export interface BundleEntry {
@@ -177,7 +176,7 @@ export class BundleReader implements CheckpointReader {
           }
           let name: string;
           try {
-            name = utf8.decode(rawKey);
+            name = decodeUtf8(rawKey);
           } catch {
             throw new CorruptCheckpointError("tensor name is not UTF-8", {
               file,
@@ -235,7 +234,7 @@ export class BundleReader implements CheckpointReader {
    */
   storedEntries(): BundleEntry[] {
     const all = [...this.#entries.values()].filter((e) => e.proto.slices.length === 0);
-    all.push(...this.#sliceEntries.values());
+    for (const e of this.#sliceEntries.values()) all.push(e); // no spread: 10⁵+ entries overflow the stack
     return all.sort((a, b) => a.proto.shardId - b.proto.shardId || a.proto.offset - b.proto.offset);
   }
 

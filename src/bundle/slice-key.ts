@@ -9,6 +9,7 @@
 
 import type { ErrorLocation } from "../errors.js";
 import { ByteWriter, Cursor } from "../io/cursor.js";
+import { decodeUtf8 } from "../io/utf8.js";
 import { MAX_TENSOR_RANK } from "../limits.js";
 import type { SliceProto } from "../proto/index.js";
 import {
@@ -21,7 +22,6 @@ import {
 } from "./ordered-code.js";
 
 const utf8 = new TextEncoder();
-const utf8d = new TextDecoder();
 
 /** Encodes the key of slice `slice` of tensor `name`. */
 export function encodeSliceKey(name: string, slice: SliceProto): Uint8Array {
@@ -49,7 +49,7 @@ export function decodeSliceKey(
   const fail = (why: string) => new Cursor(key, at, loc).error(`bad tensor slice key: ${why}`, 0);
   try {
     if (readNumIncreasing(c) !== 0n) throw fail("leading number is not 0");
-    const name = utf8d.decode(readOrderedString(c));
+    const name = decodeUtf8(readOrderedString(c), false);
     const rank = readNumIncreasing(c);
     if (rank > BigInt(MAX_TENSOR_RANK)) throw fail(`rank ${rank} exceeds MAX_TENSOR_RANK`);
     const slice: { start: number; length: number }[] = [];

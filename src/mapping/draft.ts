@@ -507,7 +507,7 @@ export function draftMapping(
     // Margin: the best alternative for this target (other sources) and for this source (other targets).
     const rowAlt = [...(rows[i] ?? [])].filter(([k]) => k !== j).map(([, c]) => c.score);
     const colAlt = [...(cols[j] ?? [])].filter(([k]) => k !== i).map(([, c]) => c.score);
-    const alt = Math.max(0, ...rowAlt, ...colAlt);
+    const alt = [...rowAlt, ...colAlt].reduce((a, b) => Math.max(a, b), 0); // no spread into a call
     let confidence = cell.score;
     let reason = cell.why();
     // A clear best on both sides, with the same role and a good score, is as strong as a name match.
@@ -618,7 +618,7 @@ export function draftMapping(
     const scopeLine: Line = {
       from: fromScope,
       to: toScope,
-      confidence: Math.min(...group.map((g) => g.confidence)),
+      confidence: group.reduce((a, g) => Math.min(a, g.confidence), Number.POSITIVE_INFINITY),
       reason: `${group.length} variables under ${toScope}: ${[...new Set(group.map((g) => g.reason.replace(/^ambiguous: /, "")))].slice(0, 2).join("; ")}`,
     };
     const candidate = [...rest, scopeLine];

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { decodeUtf8 } from "../io/utf8.js";
+
 /** Bytewise comparison: negative, zero or positive like `memcmp` then length. */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -14,12 +16,14 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
 /** A key as text when it is printable UTF-8, otherwise as `0x` + hex (for messages). */
 export function printableKey(key: Uint8Array): string {
+  // Control bytes make it hex anyway (every slice key starts with 0x00): skip the UTF-8 attempt,
+  // whose thrown error costs more than the rest of opening an index entry.
+  for (let i = 0; i < key.length; i++)
+    if ((key[i] as number) < 0x20) return `0x${Buffer.from(key).toString("hex")}`;
   try {
-    const s = utf8.decode(key);
+    const s = decodeUtf8(key);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: detecting control characters is the point
     if (!/[\u0000-\u001f]/.test(s)) return s;
   } catch {

@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { expectedCheckpoints, hasDataShards, prefixOf } from "../helpers/fixtures.js";
 import { cli } from "../helpers/cli.js";
+import { expectedCheckpoints, hasDataShards, prefixOf } from "../helpers/fixtures.js";
 import { CORPUS, corpusCheckpoints, LARGE_CORPUS, oracle, Tally, tfRead } from "./helpers.js";
 
 interface TfKey {
