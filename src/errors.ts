@@ -16,6 +16,7 @@ export type ErrorCode =
   | "limit" // a declared size beyond one of tfckpt's named caps
   | "usage" // bad arguments or options
   | "output-exists" // an output that would be overwritten without `force`
+  | "output-locked" // another live process is committing to the same output
   | "invalid-document"; // a JSON document (mapping, graph) that fails its schema
 
 /** Where in a file an error happened. All fields optional; offsets are absolute byte offsets. */
@@ -143,6 +144,23 @@ export class OutputExistsError extends TfckptError {
   override readonly name: string = "OutputExistsError";
   constructor(path: string) {
     super("output-exists", "output exists; pass --force (force: true) to overwrite it", { file: path });
+  }
+}
+
+/**
+ * Another live process holds the lock file beside an output (`<prefix>.tfckpt-lock`) for longer
+ * than the wait allowed. `file` is the lock file; `holder` its process id, when it could be read.
+ */
+export class OutputLockedError extends TfckptError {
+  override readonly name: string = "OutputLockedError";
+  readonly holder: number | undefined;
+  constructor(lockPath: string, holder: number | undefined, waitedMs: number) {
+    super(
+      "output-locked",
+      `output is being written by ${holder === undefined ? "another process" : `process ${holder}`} (waited ${waitedMs} ms); if no such process runs, remove the lock file`,
+      { file: lockPath },
+    );
+    this.holder = holder;
   }
 }
 
