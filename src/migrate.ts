@@ -89,8 +89,13 @@ async function valueFor(
   const t = a.target;
   switch (a.source.kind) {
     case "value":
-    case "default":
-      return { kind: "fixed", data: constant(a.source.value, t).data };
+    case "default": {
+      // The constant in the target's dtype and shape, then the rule's transforms (resolve.ts
+      // planned exactly this and checked that the result is the target's dtype and shape).
+      let x = constant(a.source.value, t);
+      for (const tr of a.transforms) x = applyTransform(tr, x);
+      return { kind: "fixed", data: x.data };
+    }
     case "template":
       return whole(template as CheckpointReader, t.checkpointKey);
     case "variables": {
