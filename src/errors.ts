@@ -17,6 +17,7 @@ export type ErrorCode =
   | "usage" // bad arguments or options
   | "output-exists" // an output that would be overwritten without `force`
   | "output-locked" // another live process is committing to the same output
+  | "write-failed" // an output that cannot be written (permissions, read-only or full disk, …)
   | "invalid-document"; // a JSON document (mapping, graph) that fails its schema
 
 /** Where in a file an error happened. All fields optional; offsets are absolute byte offsets. */
@@ -144,6 +145,17 @@ export class OutputExistsError extends TfckptError {
   override readonly name: string = "OutputExistsError";
   constructor(path: string) {
     super("output-exists", "output exists; pass --force (force: true) to overwrite it", { file: path });
+  }
+}
+
+/**
+ * An output that cannot be written: no permission, a read-only file system, a full disk, a
+ * directory in its place, a parent that is not a directory. `file` is the path concerned.
+ */
+export class WriteError extends TfckptError {
+  override readonly name: string = "WriteError";
+  constructor(detail: string, path: string, options?: ErrorOptions) {
+    super("write-failed", detail, { file: path }, options);
   }
 }
 

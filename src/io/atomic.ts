@@ -13,11 +13,21 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, lstatSync } from "node:fs";
-import { type FileHandle, link, mkdir, open, rename, stat, unlink } from "node:fs/promises";
-import { dirname } from "node:path";
-import { OutputExistsError, TfckptError, UsageError } from "../errors.js";
-import { fsError } from "./byte-source.js";
+import { constants, existsSync } from "node:fs";
+import {
+  access,
+  type FileHandle,
+  link,
+  lstat,
+  mkdir,
+  open,
+  rename,
+  rmdir,
+  stat,
+  unlink,
+} from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { OutputExistsError, TfckptError, UsageError, WriteError } from "../errors.js";
 import { DEFAULT_LOCK_WAIT_MS, LOCK_SUFFIX, OutputLock } from "./lock.js";
 
 /** An output file being written: a temporary handle and the bytes written so far. */
@@ -34,25 +44,39 @@ export class PendingFile {
     this.#handle = handle;
   }
 
-  /** Appends `bytes`. */
+  /**
+   * Appends `bytes`.
+   * @throws WriteError naming the final path (e.g. "no space left on device")
+   */
   async write(bytes: Uint8Array): Promise<void> {
     let done = 0;
-    while (done < bytes.length) {
-      const { bytesWritten } = await this.#handle.write(
-        bytes,
-        done,
-        bytes.length - done,
-        this.position + done,
-      );
-      done += bytesWritten;
+    try {
+      while (done < bytes.length) {
+        const { bytesWritten } = await this.#handle.write(
+          bytes,
+          done,
+          bytes.length - done,
+          this.position + done,
+        );
+        done += bytesWritten;
+      }
+    } catch (e) {
+      throw writeError(e, this.finalPath);
     }
     this.position += bytes.length;
   }
 
-  /** Flushes to disk and closes. */
+  /**
+   * Flushes to disk and closes.
+   * @throws WriteError naming the final path (a full disk may show only here)
+   */
   async close(sync: boolean): Promise<void> {
-    if (sync) await this.#handle.sync();
-    await this.#handle.close();
+    try {
+      if (sync) await this.#handle.sync();
+      await this.#handle.close();
+    } catch (e) {
+      throw writeError(e, this.finalPath);
+    }
   }
 
   async discard(): Promise<void> {
@@ -85,42 +109,47 @@ export class AtomicOutput {
   readonly #token = randomBytes(6).toString("hex");
   readonly #lockPath: string;
   readonly #lockWaitMs: number;
+  /** Directories this output created: [the deepest, the first one created], to remove on abort. */
+  readonly #createdDirs: Array<[string, string]>;
   #done = false;
 
-  private constructor(options: AtomicOutputOptions, lockPath: string) {
+  private constructor(options: AtomicOutputOptions, lockPath: string, createdDirs: Array<[string, string]>) {
     this.#force = options.force ?? false;
     this.#sync = options.sync ?? true;
     this.#lockPath = lockPath;
     this.#lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
+    this.#createdDirs = createdDirs;
   }
 
   /**
-   * Checks that none of `finalPaths` exists (unless `force`), and that none is a symlink
-   * (an output never follows a link), then creates parent directories.
-   * @throws OutputExistsError; UsageError for a symlinked output path
+   * Checks every one of `finalPaths` with {@link checkOutputPaths}, then creates their parent
+   * directories (removed again by {@link AtomicOutput.abort} when this output created them).
+   * @throws OutputExistsError; UsageError for a symlinked output path; WriteError
    */
   static async create(
     finalPaths: readonly string[],
     options: AtomicOutputOptions = {},
   ): Promise<AtomicOutput> {
-    for (const p of finalPaths) {
-      let isLink = false;
-      try {
-        isLink = lstatSync(p).isSymbolicLink();
-      } catch {
-        // does not exist
+    await checkOutputPaths(finalPaths, { force: options.force ?? false });
+    const created: Array<[string, string]> = [];
+    try {
+      for (const d of new Set(finalPaths.map((p) => dirname(p)))) {
+        try {
+          const first = await mkdir(d, { recursive: true });
+          if (first !== undefined) created.push([resolve(d), resolve(first)]);
+        } catch (e) {
+          throw writeError(e, d);
+        }
       }
-      if (isLink) throw new UsageError(`output ${p} is a symbolic link; refusing to write through it`);
-      if (existsSync(p) && !options.force) throw new OutputExistsError(p);
+    } catch (e) {
+      await removeCreatedDirs(created);
+      throw e;
     }
-    for (const d of new Set(finalPaths.map((p) => dirname(p)))) {
-      try {
-        await mkdir(d, { recursive: true });
-      } catch (e) {
-        throw fsError(e, d);
-      }
-    }
-    return new AtomicOutput(options, options.lockPath ?? `${finalPaths[0] ?? "output"}${LOCK_SUFFIX}`);
+    return new AtomicOutput(
+      options,
+      options.lockPath ?? `${finalPaths[0] ?? "output"}${LOCK_SUFFIX}`,
+      created,
+    );
   }
 
   /** Opens the temporary file for `finalPath`. */
@@ -131,7 +160,7 @@ export class AtomicOutput {
     try {
       handle = await open(tempPath, "wx");
     } catch (e) {
-      throw fsError(e, tempPath);
+      throw writeError(e, finalPath);
     }
     const f = new PendingFile(finalPath, tempPath, handle);
     this.#files.push(f);
@@ -174,15 +203,118 @@ export class AtomicOutput {
       this.#done = true;
     } catch (e) {
       await this.abort();
-      throw e instanceof TfckptError ? e : fsError(e, this.#files[0]?.finalPath ?? "");
+      throw e instanceof TfckptError ? e : writeError(e, this.#files[0]?.finalPath ?? "");
     }
   }
 
-  /** Removes every temporary file; final paths are left as they were. */
+  /**
+   * Removes every temporary file and the directories this output created (when still empty);
+   * final paths are left as they were.
+   */
   async abort(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
     for (const f of this.#files) await f.discard();
+    await removeCreatedDirs(this.#createdDirs);
+  }
+}
+
+/** Plain words for the errno codes of a failed write. */
+const WRITE_ERRNO: Readonly<Record<string, string>> = {
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EFBIG: "file too large",
+  ENOTDIR: "a parent of this path is not a directory",
+  EISDIR: "is a directory",
+  ENAMETOOLONG: "file name too long",
+  EIO: "input/output error",
+};
+
+/**
+ * Maps a Node.js fs error of a write (open, write, fsync, link, rename, mkdir) to a
+ * {@link WriteError} naming `path`; TfckptErrors pass through.
+ */
+export function writeError(e: unknown, path: string): TfckptError {
+  if (e instanceof TfckptError) return e;
+  const code = (e as NodeJS.ErrnoException | undefined)?.code ?? "";
+  const words = WRITE_ERRNO[code];
+  const msg = e instanceof Error ? e.message : String(e);
+  return new WriteError(words !== undefined ? `cannot write: ${words}` : `cannot write: ${msg}`, path, {
+    cause: e,
+  });
+}
+
+/**
+ * Checks, before anything is written, that each of `paths` may be created or (with `force`)
+ * replaced: it is not a symbolic link (an output never follows a link) nor a directory, it does
+ * not exist unless `force`, and its nearest existing ancestor is a directory this process may
+ * write into (`access(W_OK | X_OK)`; note that root passes this check on any writable mount).
+ * @throws OutputExistsError; UsageError for a symbolic link; WriteError for a directory in the
+ *         way, a parent that is a file, no permission or a read-only file system
+ */
+export async function checkOutputPaths(
+  paths: readonly string[],
+  options: { force?: boolean } = {},
+): Promise<void> {
+  for (const p of paths) {
+    let st: Awaited<ReturnType<typeof lstat>> | undefined;
+    try {
+      st = await lstat(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOTDIR") throw writeError(e, p);
+      if (code !== "ENOENT") throw writeError(e, p);
+    }
+    if (st !== undefined) {
+      if (st.isSymbolicLink())
+        throw new UsageError(`output ${p} is a symbolic link; refusing to write through it`);
+      if (st.isDirectory()) throw new WriteError("cannot write: is a directory", p);
+      if (!options.force) throw new OutputExistsError(p);
+    }
+    // The nearest existing ancestor must be a directory we may create entries in.
+    let dir = dirname(resolve(p));
+    for (;;) {
+      let ds: Awaited<ReturnType<typeof stat>> | undefined;
+      try {
+        ds = await stat(dir);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== "ENOENT") throw writeError(e, dir);
+      }
+      if (ds !== undefined) {
+        if (!ds.isDirectory()) throw new WriteError("cannot write: not a directory", dir);
+        try {
+          await access(dir, constants.W_OK | constants.X_OK);
+        } catch (e) {
+          throw writeError(e, dir);
+        }
+        break;
+      }
+      const up = dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  }
+}
+
+/** Removes, deepest first, the directories from each `[deepest, first created]` pair while empty. */
+async function removeCreatedDirs(created: ReadonlyArray<readonly [string, string]>): Promise<void> {
+  for (const [deepest, first] of created) {
+    let d = deepest;
+    for (;;) {
+      try {
+        await rmdir(d);
+      } catch {
+        break; // not empty (another output lives there) or already gone
+      }
+      if (d === first) break;
+      const up = dirname(d);
+      if (up === d) break;
+      d = up;
+    }
   }
 }
 
@@ -205,7 +337,7 @@ async function linkAll(files: readonly PendingFile[]): Promise<void> {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code ?? "";
         if (code === "EEXIST") throw new OutputExistsError(f.finalPath);
-        if (!NO_HARD_LINKS.has(code)) throw fsError(e, f.finalPath);
+        if (!NO_HARD_LINKS.has(code)) throw writeError(e, f.finalPath);
         if (existsSync(f.finalPath)) throw new OutputExistsError(f.finalPath);
         await rename(f.tempPath, f.finalPath);
         renamed.add(f);
