@@ -140,6 +140,17 @@ export class UsageError extends TfckptError {
   }
 }
 
+/**
+ * A checkpoint file that is a FIFO, directory, device or socket (after following symbolic links):
+ * refused before it is opened, since reading one may block for ever or never end.
+ */
+export class NotRegularFileError extends TfckptError {
+  override readonly name: string = "NotRegularFileError";
+  constructor(kind: string, path: string) {
+    super("not-found", `not a regular file (${kind})`, { file: path });
+  }
+}
+
 /** An output path that exists and would be overwritten without `force`. */
 export class OutputExistsError extends TfckptError {
   override readonly name: string = "OutputExistsError";

@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { OutputLockedError } from "../errors.js";
-import { fsError } from "./byte-source.js";
+import { writeError } from "./write-error.js";
 
 /** Suffix of the lock file beside an output. */
 export const LOCK_SUFFIX = ".tfckpt-lock";
@@ -80,7 +80,7 @@ export class OutputLock {
         }
         return new OutputLock(path, body);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw fsError(e, path);
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw writeError(e, path);
       }
       let text: string;
       let age: number;
