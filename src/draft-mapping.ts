@@ -6,7 +6,7 @@
 import { openCheckpoint } from "./checkpoint/open.js";
 import { UsageError } from "./errors.js";
 import { loadTarget } from "./graph/load.js";
-import { writeTextFileAtomic } from "./io/atomic.js";
+import { checkOutputPaths, writeTextFileAtomic } from "./io/atomic.js";
 import { type DraftMap, draftMapping, SURE } from "./mapping/draft.js";
 
 /** What {@link draftMappingFiles} produced. */
@@ -30,6 +30,10 @@ export async function draftMappingFiles(
   target: string,
   options: { output?: string; force?: boolean; schema?: string } = {},
 ): Promise<DraftSummary> {
+  if (options.output !== undefined) {
+    if (!options.output.endsWith(".json")) throw new UsageError("the mapping file should end in .json");
+    await checkOutputPaths([options.output], { force: options.force ?? false });
+  }
   const src = await openCheckpoint(source);
   try {
     const { target: t, template, notes } = await loadTarget(target);
@@ -40,7 +44,6 @@ export async function draftMappingFiles(
       options.schema ?? "node_modules/tfckpt/mappings/assignment-map.schema.json",
     );
     if (options.output !== undefined) {
-      if (!options.output.endsWith(".json")) throw new UsageError("the mapping file should end in .json");
       await writeTextFileAtomic(options.output, `${JSON.stringify(map, null, 2)}\n`, {
         force: options.force ?? false,
       });

@@ -16,6 +16,8 @@ export type ErrorCode =
   | "limit" // a declared size beyond one of tfckpt's named caps
   | "usage" // bad arguments or options
   | "output-exists" // an output that would be overwritten without `force`
+  | "output-locked" // another live process is committing to the same output
+  | "write-failed" // an output that cannot be written (permissions, read-only or full disk, …)
   | "invalid-document"; // a JSON document (mapping, graph) that fails its schema
 
 /** Where in a file an error happened. All fields optional; offsets are absolute byte offsets. */
@@ -138,11 +140,50 @@ export class UsageError extends TfckptError {
   }
 }
 
+/**
+ * A checkpoint file that is a FIFO, directory, device or socket (after following symbolic links):
+ * refused before it is opened, since reading one may block for ever or never end.
+ */
+export class NotRegularFileError extends TfckptError {
+  override readonly name: string = "NotRegularFileError";
+  constructor(kind: string, path: string) {
+    super("not-found", `not a regular file (${kind})`, { file: path });
+  }
+}
+
 /** An output path that exists and would be overwritten without `force`. */
 export class OutputExistsError extends TfckptError {
   override readonly name: string = "OutputExistsError";
   constructor(path: string) {
     super("output-exists", "output exists; pass --force (force: true) to overwrite it", { file: path });
+  }
+}
+
+/**
+ * An output that cannot be written: no permission, a read-only file system, a full disk, a
+ * directory in its place, a parent that is not a directory. `file` is the path concerned.
+ */
+export class WriteError extends TfckptError {
+  override readonly name: string = "WriteError";
+  constructor(detail: string, path: string, options?: ErrorOptions) {
+    super("write-failed", detail, { file: path }, options);
+  }
+}
+
+/**
+ * Another live process holds the lock file beside an output (`<prefix>.tfckpt-lock`) for longer
+ * than the wait allowed. `file` is the lock file; `holder` its process id, when it could be read.
+ */
+export class OutputLockedError extends TfckptError {
+  override readonly name: string = "OutputLockedError";
+  readonly holder: number | undefined;
+  constructor(lockPath: string, holder: number | undefined, waitedMs: number) {
+    super(
+      "output-locked",
+      `output is being written by ${holder === undefined ? "another process" : `process ${holder}`} (waited ${waitedMs} ms); if no such process runs, remove the lock file`,
+      { file: lockPath },
+    );
+    this.holder = holder;
   }
 }
 

@@ -63,6 +63,7 @@ export const MAX_DOCUMENT_DEPTH = 512;
 
 /**
  * Most stored slices accepted for one partitioned tensor. TF partitioners make a few to a few
- * hundred partitions; the cap keeps the pairwise overlap check of the slices (quadratic) fast.
+ * hundred partitions; the cap bounds the overlap check's fallback for irregular layouts, which
+ * compares slices pairwise (see `findTilingProblem` in `tensor.ts`).
  */
 export const MAX_SLICES_PER_TENSOR = 4096;

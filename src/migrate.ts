@@ -9,18 +9,18 @@
  *
  * @module
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { dataFilename, metaFilename } from "./bundle/naming.js";
 import { BundleReader } from "./bundle/reader.js";
 import { openCheckpoint } from "./checkpoint/open.js";
-import { writeCheckpointState } from "./checkpoint/state.js";
+import { checkpointStatePath, writeCheckpointState } from "./checkpoint/state.js";
 import type { CheckpointReader } from "./checkpoint/types.js";
 import { dtypeFromName } from "./dtypes.js";
-import { OutputExistsError } from "./errors.js";
 import { loadTarget } from "./graph/load.js";
 import { type TargetAttribute, type TargetGraph, withCheckpointValues } from "./graph/target.js";
 import { type AttributeValue, writeObjectCheckpoint } from "./graph/write.js";
+import { checkOutputPaths } from "./io/atomic.js";
 import { type AssignmentMap, loadAssignmentMap, parseAssignmentMap } from "./mapping/document.js";
 import { type Assignment, resolveAssignments } from "./mapping/resolve.js";
 import { type MigrationReport, reportAssignment } from "./report/migration.js";
@@ -89,8 +89,13 @@ async function valueFor(
   const t = a.target;
   switch (a.source.kind) {
     case "value":
-    case "default":
-      return { kind: "fixed", data: constant(a.source.value, t).data };
+    case "default": {
+      // The constant in the target's dtype and shape, then the rule's transforms (resolve.ts
+      // planned exactly this and checked that the result is the target's dtype and shape).
+      let x = constant(a.source.value, t);
+      for (const tr of a.transforms) x = applyTransform(tr, x);
+      return { kind: "fixed", data: x.data };
+    }
     case "template":
       return whole(template as CheckpointReader, t.checkpointKey);
     case "variables": {
@@ -193,9 +198,15 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
     if (reason === null && output !== undefined) {
       const numShards = options.shards ?? 1;
       const writeState = options.writeState ?? true;
-      const stateFilePath = join(dirname(output), "checkpoint");
-      if (writeState && existsSync(stateFilePath) && !options.force)
-        throw new OutputExistsError(stateFilePath);
+      // Every output path, before the first byte: the state file is written after the bundle.
+      await checkOutputPaths(
+        [
+          ...(writeState ? [checkpointStatePath(output)] : []),
+          metaFilename(output),
+          ...Array.from({ length: numShards }, (_, i) => dataFilename(output, i, numShards)),
+        ],
+        { force: options.force ?? false },
+      );
       const byTarget = new Map(resolution.assignments.map((a) => [a.target, a]));
       const writeTarget =
         resolution.unassigned.length === 0 ? target : partialTarget(target, new Set(byTarget.keys()));

@@ -156,3 +156,148 @@ export function swapBytesInPlace(data: Uint8Array, unit: number): void {
     }
   }
 }
+
+/** Extents of one slice: `starts` and `lengths` in elements, one per dimension. */
+export interface SliceExtents {
+  readonly starts: readonly number[];
+  readonly lengths: readonly number[];
+}
+
+/**
+ * Why a set of slices does not tile a tensor exactly: two slices share an element (`a` < `b`,
+ * indices into the list given, `b` the later one), or they leave `total − covered` elements out.
+ */
+export type TilingProblem =
+  | { readonly kind: "overlap"; readonly a: number; readonly b: number }
+  | { readonly kind: "gap"; readonly covered: number; readonly total: number };
+
+/** Most cells of the compressed grid {@link findTilingProblem} paints (4 bytes each). */
+const MAX_TILING_GRID_CELLS = 1 << 20;
+
+/**
+ * Checks that slices (extents already within `shape`, see {@link sliceExtents}) tile a tensor of
+ * `shape` exactly: no element in two slices, none in no slice. Empty slices never overlap. Mirrors
+ * TF's `TensorSliceSet::Register` ("Overlapping slices", `tensorflow/core/util/tensor_slice_set.cc`)
+ * plus the coverage check of `BundleReader::GetSliceValue` ("Does not have sufficient slices").
+ *
+ * Cost: the slices' start/end coordinates cut every dimension into intervals; when that grid has at
+ * most 2^20 cells every slice paints its cells (a repeat or overlap is found at its first shared
+ * cell), so the work is O(cells + n·rank·log n). Larger grids (only irregular, non-grid layouts
+ * of hundreds of slices) fall back to a sweep over dimension 0 that compares only slices whose
+ * dimension-0 ranges meet: O(n log n) for the one-axis partitions TF writes, at worst
+ * O(n² × rank), bounded by `MAX_SLICES_PER_TENSOR`.
+ * @returns the first problem found, or undefined when the slices tile the tensor exactly
+ * @throws LimitExceededError / CorruptCheckpointError only for a bad `shape` (see {@link numElements})
+ */
+export function findTilingProblem(
+  exts: readonly SliceExtents[],
+  shape: readonly number[],
+  loc: ErrorLocation = {},
+): TilingProblem | undefined {
+  const total = numElements(shape, loc);
+  const rank = shape.length;
+  const live: number[] = [];
+  let covered = 0;
+  exts.forEach((e, i) => {
+    const n = numElements(e.lengths, loc);
+    covered += n;
+    if (n > 0) live.push(i);
+  });
+  // Interval boundaries of every dimension, from the non-empty slices.
+  const bounds: number[][] = [];
+  let cells = 1;
+  for (let d = 0; d < rank; d++) {
+    const set = new Set<number>();
+    for (const i of live) {
+      const e = exts[i] as SliceExtents;
+      set.add(e.starts[d] as number);
+      set.add((e.starts[d] as number) + (e.lengths[d] as number));
+    }
+    const b = [...set].sort((x, y) => x - y);
+    bounds.push(b);
+    cells *= Math.max(b.length - 1, 1);
+  }
+  const overlap =
+    cells <= MAX_TILING_GRID_CELLS ? paintGrid(exts, live, bounds, cells) : sweepOverlap(exts, live);
+  if (overlap !== undefined) return overlap;
+  return covered === total ? undefined : { kind: "gap", covered, total };
+}
+
+/** Index of `v` in the sorted array `a` (present by construction). */
+function indexIn(a: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((a[mid] as number) < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function paintGrid(
+  exts: readonly SliceExtents[],
+  live: readonly number[],
+  bounds: readonly (readonly number[])[],
+  cells: number,
+): TilingProblem | undefined {
+  const rank = bounds.length;
+  const owner = new Int32Array(cells).fill(-1);
+  const strides = new Array<number>(rank);
+  let s = 1;
+  for (let d = rank - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= Math.max((bounds[d] as number[]).length - 1, 1);
+  }
+  for (const i of live) {
+    const e = exts[i] as SliceExtents;
+    const lo: number[] = [];
+    const hi: number[] = [];
+    for (let d = 0; d < rank; d++) {
+      const b = bounds[d] as number[];
+      lo.push(indexIn(b, e.starts[d] as number));
+      hi.push(indexIn(b, (e.starts[d] as number) + (e.lengths[d] as number)));
+    }
+    const idx = [...lo];
+    for (;;) {
+      let cell = 0;
+      for (let d = 0; d < rank; d++) cell += (idx[d] as number) * (strides[d] as number);
+      const prev = owner[cell] as number;
+      if (prev >= 0) return { kind: "overlap", a: prev, b: i };
+      owner[cell] = i;
+      let d = rank - 1;
+      while (d >= 0) {
+        idx[d] = (idx[d] as number) + 1;
+        if ((idx[d] as number) < (hi[d] as number)) break;
+        idx[d] = lo[d] as number;
+        d--;
+      }
+      if (d < 0) break;
+    }
+  }
+  return undefined;
+}
+
+function sweepOverlap(exts: readonly SliceExtents[], live: readonly number[]): TilingProblem | undefined {
+  const s0 = (i: number) => (exts[i] as SliceExtents).starts[0] as number;
+  const order = [...live].sort((x, y) => s0(x) - s0(y) || x - y);
+  let found: { kind: "overlap"; a: number; b: number } | undefined;
+  for (let p = 0; p < order.length; p++) {
+    const i = order[p] as number;
+    const a = exts[i] as SliceExtents;
+    const end0 = (a.starts[0] as number) + (a.lengths[0] as number);
+    for (let q = p + 1; q < order.length && s0(order[q] as number) < end0; q++) {
+      const j = order[q] as number;
+      const b = exts[j] as SliceExtents;
+      const meet = a.starts.every(
+        (st, d) =>
+          st < (b.starts[d] as number) + (b.lengths[d] as number) &&
+          (b.starts[d] as number) < st + (a.lengths[d] as number),
+      );
+      if (meet && (found === undefined || Math.max(i, j) < found.b)) {
+        found = { kind: "overlap", a: Math.min(i, j), b: Math.max(i, j) };
+      }
+    }
+  }
+  return found;
+}

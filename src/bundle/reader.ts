@@ -44,9 +44,11 @@ import { printableKey } from "../table/keys.js";
 import { TableReader } from "../table/reader.js";
 import {
   copySliceInto,
+  findTilingProblem,
   fixedByteSize,
   formatSlice,
   numElements,
+  type SliceExtents,
   sliceExtents,
   swapBytesInPlace,
   type Tensor,
@@ -425,11 +427,7 @@ export class BundleReader implements CheckpointReader {
       }
       return { ext, entry, slice };
     });
-    checkCoverage(
-      pieces.map((p) => p.ext),
-      shape,
-      loc,
-    );
+    checkCoverage(pieces, shape, loc);
     return pieces;
   }
 
@@ -598,34 +596,29 @@ function makeEntry(
   return { key, proto, dtype, shape, indexOffset: offset };
 }
 
-/** Checks that slices tile the tensor exactly: element counts add up and no two overlap. */
+/**
+ * Checks that slices tile the tensor exactly (no shared element, no gap); see
+ * {@link findTilingProblem} for the cost.
+ * @throws CorruptCheckpointError naming the tensor and, for an overlap, both slices
+ */
 function checkCoverage(
-  exts: ReadonlyArray<{ starts: number[]; lengths: number[] }>,
+  pieces: ReadonlyArray<{ ext: SliceExtents; slice: SliceProto }>,
   shape: readonly number[],
   loc: { file?: string; key: string },
 ): void {
-  const total = numElements(shape, loc);
-  let sum = 0;
-  for (const e of exts) sum += numElements(e.lengths, loc);
-  const overlaps = (a: { starts: number[]; lengths: number[] }, b: { starts: number[]; lengths: number[] }) =>
-    a.starts.every(
-      (s, i) =>
-        s < (b.starts[i] as number) + (b.lengths[i] as number) &&
-        (b.starts[i] as number) < s + (a.lengths[i] as number),
-    );
-  for (let i = 0; i < exts.length; i++) {
-    for (let j = i + 1; j < exts.length; j++) {
-      const a = exts[i] as { starts: number[]; lengths: number[] };
-      const b = exts[j] as { starts: number[]; lengths: number[] };
-      if (numElements(a.lengths) > 0 && numElements(b.lengths) > 0 && overlaps(a, b)) {
-        throw new CorruptCheckpointError("partitioned tensor has overlapping slices", loc);
-      }
-    }
+  const problem = findTilingProblem(
+    pieces.map((p) => p.ext),
+    shape,
+    loc,
+  );
+  if (problem === undefined) return;
+  if (problem.kind === "overlap") {
+    const a = formatSlice((pieces[problem.a] as { slice: SliceProto }).slice);
+    const b = formatSlice((pieces[problem.b] as { slice: SliceProto }).slice);
+    throw new CorruptCheckpointError(`partitioned tensor has overlapping slices: ${b} overlaps ${a}`, loc);
   }
-  if (sum !== total) {
-    throw new CorruptCheckpointError(
-      `does not have sufficient slices for partitioned tensor: slices cover ${sum} of ${total} elements`,
-      loc,
-    );
-  }
+  throw new CorruptCheckpointError(
+    `does not have sufficient slices for partitioned tensor: slices cover ${problem.covered} of ${problem.total} elements`,
+    loc,
+  );
 }

@@ -12,6 +12,7 @@ import type { DTypeInfo } from "../dtypes.js";
 import { UsageError } from "../errors.js";
 import { AtomicOutput, type PendingFile } from "../io/atomic.js";
 import { crc32c, maskCrc } from "../io/crc32c.js";
+import { LOCK_SUFFIX } from "../io/lock.js";
 import { MAX_SHARDS } from "../limits.js";
 import {
   type BundleEntryProto,
@@ -44,6 +45,11 @@ export interface BundleWriterOptions {
    * TF releases' merged indexes are Snappy-compressed (seen in a TF 1.14 SavedModel).
    */
   readonly indexCompression?: "none" | "snappy";
+  /**
+   * How long (ms) `finish` waits for another process committing to the same prefix (its lock
+   * file `<prefix>.tfckpt-lock`) before failing with OutputLockedError. Default 30 000.
+   */
+  readonly lockWaitMs?: number;
 }
 
 /** Where to put one tensor. */
@@ -93,6 +99,8 @@ export class BundleWriter {
     const out = await AtomicOutput.create(finals, {
       force: options.force ?? false,
       sync: options.sync ?? true,
+      lockPath: `${prefix}${LOCK_SUFFIX}`,
+      ...(options.lockWaitMs !== undefined ? { lockWaitMs: options.lockWaitMs } : {}),
     });
     try {
       const shards: PendingFile[] = [];

@@ -10,7 +10,16 @@
  *
  * @module
  */
-import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+} from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve as resolvePath } from "node:path";
 import { DATA_FILE_RE, metaFilename } from "../bundle/naming.js";
 import { LimitExceededError, NotFoundError, UsageError } from "../errors.js";
@@ -201,7 +210,8 @@ export function resolveCheckpoint(input: string): ResolvedCheckpoint {
 function looksLikeTable(file: string): boolean {
   let fd: number | undefined;
   try {
-    fd = openSync(file, "r");
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO must not block
+    if (!fstatSync(fd).isFile()) return false;
     const size = fstatSync(fd).size;
     if (size < 48) return false;
     const buf = Buffer.alloc(8);

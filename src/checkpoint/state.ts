@@ -143,6 +143,11 @@ function formatDouble(v: number): string {
   return Number.isInteger(v) ? `${v}.0` : String(v);
 }
 
+/** The `checkpoint` state file beside `prefix` (what {@link writeCheckpointState} writes). */
+export function checkpointStatePath(prefix: string): string {
+  return join(dirname(prefix), "checkpoint");
+}
+
 /**
  * Writes `<dir of prefix>/checkpoint` naming `prefix` (relative, as `Checkpoint.save` and Keras
  * `save_weights` do with `save_relative_paths=True`), so `tf.train.latest_checkpoint(dir)` finds
@@ -154,7 +159,7 @@ export async function writeCheckpointState(
   prefix: string,
   options: { force?: boolean } = {},
 ): Promise<string> {
-  const file = join(dirname(prefix), "checkpoint");
+  const file = checkpointStatePath(prefix);
   const rel = basename(prefix);
   await writeTextFileAtomic(
     file,

@@ -1,18 +1,37 @@
 /**
  * Atomic multi-file output: every file is written under a temporary name beside its final path
- * and renamed into place only when all are complete, in the order given (a bundle's `.index`
- * last, so a half-renamed set never has an index that names missing data). Existing outputs are
- * never replaced without `force`. Like TF's `BundleWriter` (`<name>.tempstate<random>`, renamed
- * in `Finish`), `tensorflow/core/util/tensor_bundle/tensor_bundle.cc`.
+ * and put into place only when all are complete, in the order given (a bundle's `.index` last, so
+ * a half-committed set never has an index that names missing data). Like TF's `BundleWriter`
+ * (`<name>.tempstate<random>`, renamed in `Finish`), `tensorflow/core/util/tensor_bundle/tensor_bundle.cc`.
+ *
+ * Concurrent writers: every commit holds the lock file beside the output (see {@link OutputLock}),
+ * so commits to one output never interleave. Without `force` each final name is created by
+ * hard-linking the temporary file to it, which fails when the name exists, so of two writers
+ * exactly one commits and the other removes what it linked; nothing is ever replaced. With
+ * `force` the old index is removed first and the files renamed over the old ones, in turn.
  *
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, lstatSync } from "node:fs";
-import { type FileHandle, mkdir, open, rename, unlink } from "node:fs/promises";
-import { dirname } from "node:path";
-import { OutputExistsError, TfckptError, UsageError } from "../errors.js";
-import { fsError } from "./byte-source.js";
+import { constants, existsSync } from "node:fs";
+import {
+  access,
+  type FileHandle,
+  link,
+  lstat,
+  mkdir,
+  open,
+  rename,
+  rmdir,
+  stat,
+  unlink,
+} from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { OutputExistsError, TfckptError, UsageError, WriteError } from "../errors.js";
+import { DEFAULT_LOCK_WAIT_MS, LOCK_SUFFIX, OutputLock } from "./lock.js";
+import { writeError } from "./write-error.js";
+
+export { writeError };
 
 /** An output file being written: a temporary handle and the bytes written so far. */
 export class PendingFile {
@@ -28,25 +47,39 @@ export class PendingFile {
     this.#handle = handle;
   }
 
-  /** Appends `bytes`. */
+  /**
+   * Appends `bytes`.
+   * @throws WriteError naming the final path (e.g. "no space left on device")
+   */
   async write(bytes: Uint8Array): Promise<void> {
     let done = 0;
-    while (done < bytes.length) {
-      const { bytesWritten } = await this.#handle.write(
-        bytes,
-        done,
-        bytes.length - done,
-        this.position + done,
-      );
-      done += bytesWritten;
+    try {
+      while (done < bytes.length) {
+        const { bytesWritten } = await this.#handle.write(
+          bytes,
+          done,
+          bytes.length - done,
+          this.position + done,
+        );
+        done += bytesWritten;
+      }
+    } catch (e) {
+      throw writeError(e, this.finalPath);
     }
     this.position += bytes.length;
   }
 
-  /** Flushes to disk and closes. */
+  /**
+   * Flushes to disk and closes.
+   * @throws WriteError naming the final path (a full disk may show only here)
+   */
   async close(sync: boolean): Promise<void> {
-    if (sync) await this.#handle.sync();
-    await this.#handle.close();
+    try {
+      if (sync) await this.#handle.sync();
+      await this.#handle.close();
+    } catch (e) {
+      throw writeError(e, this.finalPath);
+    }
   }
 
   async discard(): Promise<void> {
@@ -65,6 +98,10 @@ export interface AtomicOutputOptions {
   readonly force?: boolean;
   /** fsync each file before renaming (default true). */
   readonly sync?: boolean;
+  /** The lock file serialising commits (default: the first output path + `.tfckpt-lock`). */
+  readonly lockPath?: string;
+  /** How long (ms) a commit waits for another process's lock (default 30 000). */
+  readonly lockWaitMs?: number;
 }
 
 /** A set of output files committed together. */
@@ -73,40 +110,49 @@ export class AtomicOutput {
   readonly #force: boolean;
   readonly #sync: boolean;
   readonly #token = randomBytes(6).toString("hex");
+  readonly #lockPath: string;
+  readonly #lockWaitMs: number;
+  /** Directories this output created: [the deepest, the first one created], to remove on abort. */
+  readonly #createdDirs: Array<[string, string]>;
   #done = false;
 
-  private constructor(options: AtomicOutputOptions) {
+  private constructor(options: AtomicOutputOptions, lockPath: string, createdDirs: Array<[string, string]>) {
     this.#force = options.force ?? false;
     this.#sync = options.sync ?? true;
+    this.#lockPath = lockPath;
+    this.#lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
+    this.#createdDirs = createdDirs;
   }
 
   /**
-   * Checks that none of `finalPaths` exists (unless `force`), and that none is a symlink
-   * (an output never follows a link), then creates parent directories.
-   * @throws OutputExistsError; UsageError for a symlinked output path
+   * Checks every one of `finalPaths` with {@link checkOutputPaths}, then creates their parent
+   * directories (removed again by {@link AtomicOutput.abort} when this output created them).
+   * @throws OutputExistsError; UsageError for a symlinked output path; WriteError
    */
   static async create(
     finalPaths: readonly string[],
     options: AtomicOutputOptions = {},
   ): Promise<AtomicOutput> {
-    for (const p of finalPaths) {
-      let isLink = false;
-      try {
-        isLink = lstatSync(p).isSymbolicLink();
-      } catch {
-        // does not exist
+    await checkOutputPaths(finalPaths, { force: options.force ?? false });
+    const created: Array<[string, string]> = [];
+    try {
+      for (const d of new Set(finalPaths.map((p) => dirname(p)))) {
+        try {
+          const first = await mkdir(d, { recursive: true });
+          if (first !== undefined) created.push([resolve(d), resolve(first)]);
+        } catch (e) {
+          throw writeError(e, d);
+        }
       }
-      if (isLink) throw new UsageError(`output ${p} is a symbolic link; refusing to write through it`);
-      if (existsSync(p) && !options.force) throw new OutputExistsError(p);
+    } catch (e) {
+      await removeCreatedDirs(created);
+      throw e;
     }
-    for (const d of new Set(finalPaths.map((p) => dirname(p)))) {
-      try {
-        await mkdir(d, { recursive: true });
-      } catch (e) {
-        throw fsError(e, d);
-      }
-    }
-    return new AtomicOutput(options);
+    return new AtomicOutput(
+      options,
+      options.lockPath ?? `${finalPaths[0] ?? "output"}${LOCK_SUFFIX}`,
+      created,
+    );
   }
 
   /** Opens the temporary file for `finalPath`. */
@@ -117,7 +163,7 @@ export class AtomicOutput {
     try {
       handle = await open(tempPath, "wx");
     } catch (e) {
-      throw fsError(e, tempPath);
+      throw writeError(e, finalPath);
     }
     const f = new PendingFile(finalPath, tempPath, handle);
     this.#files.push(f);
@@ -125,11 +171,14 @@ export class AtomicOutput {
   }
 
   /**
-   * Closes every file and renames them into place in the order they were opened, except that
-   * files listed in `last` are renamed after all others, in that order (and, when they exist,
-   * removed before the others are renamed: a process killed mid-commit leaves no index over
-   * mismatched data).
-   * @throws OutputExistsError when an output appeared meanwhile and `force` is off
+   * Closes every file and puts them into place in the order they were opened, except that files
+   * listed in `last` come after all others, in that order. Holds the output's lock file meanwhile.
+   * Without `force`, each final name is created by a hard link (atomic; fails if the name
+   * exists), and on failure the names already linked are removed again. With `force`, files in
+   * `last` are removed first when they exist (a process killed mid-commit leaves no index over
+   * mismatched data), then each file is renamed over its final name.
+   * @throws OutputExistsError when an output appeared meanwhile and `force` is off (nothing of
+   *         this output is left behind); OutputLockedError when another process holds the lock
    */
   async commit(last: readonly string[] = []): Promise<void> {
     if (this.#done) throw new UsageError("output already committed or aborted");
@@ -141,26 +190,151 @@ export class AtomicOutput {
           .map((p) => this.#files.find((f) => f.finalPath === p))
           .filter((f): f is PendingFile => f !== undefined),
       ];
-      if (!this.#force) {
-        for (const f of order) if (existsSync(f.finalPath)) throw new OutputExistsError(f.finalPath);
+      const lock = await OutputLock.acquire(this.#lockPath, this.#lockWaitMs);
+      try {
+        if (this.#force) {
+          // Replacing a checkpoint: remove the old index first, so that between the renames below
+          // there is either no checkpoint or a complete one, never an old index over new data.
+          for (const p of last) await unlink(p).catch(() => undefined);
+          for (const f of order) await rename(f.tempPath, f.finalPath);
+        } else {
+          await linkAll(order);
+        }
+      } finally {
+        await lock.release();
       }
-      // Replacing a checkpoint: remove the old index first, so that between the renames below
-      // there is either no checkpoint or a complete one, never an old index over new data.
-      for (const p of last) await unlink(p).catch(() => undefined);
-      for (const f of order) await rename(f.tempPath, f.finalPath);
       this.#done = true;
     } catch (e) {
       await this.abort();
-      throw e instanceof TfckptError ? e : fsError(e, this.#files[0]?.finalPath ?? "");
+      throw e instanceof TfckptError ? e : writeError(e, this.#files[0]?.finalPath ?? "");
     }
   }
 
-  /** Removes every temporary file; final paths are left as they were. */
+  /**
+   * Removes every temporary file and the directories this output created (when still empty);
+   * final paths are left as they were.
+   */
   async abort(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
     for (const f of this.#files) await f.discard();
+    await removeCreatedDirs(this.#createdDirs);
   }
+}
+
+/**
+ * Checks, before anything is written, that each of `paths` may be created or (with `force`)
+ * replaced: it is not a symbolic link (an output never follows a link) nor a directory, it does
+ * not exist unless `force`, and its nearest existing ancestor is a directory this process may
+ * write into (`access(W_OK | X_OK)`; note that root passes this check on any writable mount).
+ * @throws OutputExistsError; UsageError for a symbolic link; WriteError for a directory in the
+ *         way, a parent that is a file, no permission or a read-only file system
+ */
+export async function checkOutputPaths(
+  paths: readonly string[],
+  options: { force?: boolean } = {},
+): Promise<void> {
+  for (const p of paths) {
+    let st: Awaited<ReturnType<typeof lstat>> | undefined;
+    try {
+      st = await lstat(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOTDIR") throw writeError(e, p);
+      if (code !== "ENOENT") throw writeError(e, p);
+    }
+    if (st !== undefined) {
+      if (st.isSymbolicLink())
+        throw new UsageError(`output ${p} is a symbolic link; refusing to write through it`);
+      if (st.isDirectory()) throw new WriteError("cannot write: is a directory", p);
+      if (!options.force) throw new OutputExistsError(p);
+    }
+    // The nearest existing ancestor must be a directory we may create entries in.
+    let dir = dirname(resolve(p));
+    for (;;) {
+      let ds: Awaited<ReturnType<typeof stat>> | undefined;
+      try {
+        ds = await stat(dir);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== "ENOENT") throw writeError(e, dir);
+      }
+      if (ds !== undefined) {
+        if (!ds.isDirectory()) throw new WriteError("cannot write: not a directory", dir);
+        try {
+          await access(dir, constants.W_OK | constants.X_OK);
+        } catch (e) {
+          throw writeError(e, dir);
+        }
+        break;
+      }
+      const up = dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  }
+}
+
+/** Removes, deepest first, the directories from each `[deepest, first created]` pair while empty. */
+async function removeCreatedDirs(created: ReadonlyArray<readonly [string, string]>): Promise<void> {
+  for (const [deepest, first] of created) {
+    let d = deepest;
+    for (;;) {
+      try {
+        await rmdir(d);
+      } catch {
+        break; // not empty (another output lives there) or already gone
+      }
+      if (d === first) break;
+      const up = dirname(d);
+      if (up === d) break;
+      d = up;
+    }
+  }
+}
+
+/** File-system errors of `link` that mean "no hard links here" (FAT, some network mounts). */
+const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "EXDEV", "ENOSYS"]);
+
+/**
+ * Creates each final name of `files` (in order) as a hard link to its temporary file, then
+ * removes the temporary names. When a final name exists, the names linked so far are removed
+ * (only if they are still this writer's files) and OutputExistsError is thrown. Where hard links
+ * are not supported, falls back to check-then-rename (the caller holds the output lock).
+ */
+async function linkAll(files: readonly PendingFile[]): Promise<void> {
+  const linked: PendingFile[] = [];
+  const renamed = new Set<PendingFile>();
+  try {
+    for (const f of files) {
+      try {
+        await link(f.tempPath, f.finalPath);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? "";
+        if (code === "EEXIST") throw new OutputExistsError(f.finalPath);
+        if (!NO_HARD_LINKS.has(code)) throw writeError(e, f.finalPath);
+        if (existsSync(f.finalPath)) throw new OutputExistsError(f.finalPath);
+        await rename(f.tempPath, f.finalPath);
+        renamed.add(f);
+      }
+      linked.push(f);
+    }
+  } catch (e) {
+    for (const f of linked.reverse()) {
+      if (renamed.has(f)) {
+        await unlink(f.finalPath).catch(() => undefined); // created under the lock a moment ago
+        continue;
+      }
+      try {
+        const [a, b] = await Promise.all([stat(f.tempPath), stat(f.finalPath)]);
+        if (a.ino === b.ino && a.dev === b.dev) await unlink(f.finalPath);
+      } catch {
+        // already gone: leave the final name alone
+      }
+    }
+    throw e;
+  }
+  for (const f of files) await unlink(f.tempPath).catch(() => undefined);
 }
 
 /**

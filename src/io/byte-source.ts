@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { type FileHandle, open } from "node:fs/promises";
-import { NotFoundError, TfckptError, TruncatedFileError } from "../errors.js";
+import { constants, type Stats } from "node:fs";
+import { type FileHandle, open, stat } from "node:fs/promises";
+import { NotFoundError, NotRegularFileError, TfckptError, TruncatedFileError } from "../errors.js";
 
 /** Random-access bytes with a known length (a file, or memory in tests). */
 export interface ByteSource {
@@ -53,19 +54,28 @@ export class FileSource implements ByteSource {
   }
 
   /**
-   * Opens `path` for reading.
-   * @throws NotFoundError when the file does not exist; TfckptError for other I/O failures.
+   * Opens `path` (symbolic links followed) for reading. Anything but a regular file is refused
+   * before it is opened — opening a FIFO would block until a writer appears, a device may never
+   * end — and the open itself is non-blocking, so a file swapped for a FIFO meanwhile is refused
+   * by the `fstat` that follows instead of hanging.
+   * @throws NotFoundError when the file does not exist; NotRegularFileError for a FIFO, directory,
+   *         device or socket; TfckptError for other I/O failures.
    */
   static async open(path: string): Promise<FileSource> {
+    try {
+      checkRegular(await stat(path), path);
+    } catch (e) {
+      throw fsError(e, path);
+    }
     let handle: FileHandle;
     try {
-      handle = await open(path, "r");
+      handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (e) {
       throw fsError(e, path);
     }
     try {
       const st = await handle.stat();
-      if (!st.isFile()) throw new NotFoundError("not a regular file", { file: path });
+      checkRegular(st, path);
       return new FileSource(path, handle, st.size);
     } catch (e) {
       await handle.close();
@@ -127,6 +137,21 @@ export class MemorySource implements ByteSource {
     return into;
   }
   async close(): Promise<void> {}
+}
+
+/** What a non-regular file is, in words (for "not a regular file (a FIFO)"). */
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return "a directory";
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  if (st.isSocket()) return "a socket";
+  return "not a file";
+}
+
+/** @throws NotRegularFileError unless `st` is a regular file's. */
+function checkRegular(st: Stats, path: string): void {
+  if (!st.isFile()) throw new NotRegularFileError(fileKind(st), path);
 }
 
 /** Maps a Node.js fs error to a {@link TfckptError} naming `path`. */

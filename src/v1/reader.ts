@@ -29,6 +29,7 @@ import { compareBytes } from "../table/keys.js";
 import { TableReader } from "../table/reader.js";
 import {
   copySliceInto,
+  findTilingProblem,
   fixedByteSize,
   formatSlice,
   numElements,
@@ -88,7 +89,8 @@ export class V1Reader implements CheckpointReader {
    * @param path  the name shown for this checkpoint (file or pattern)
    * @throws NotFoundError for a missing file; CorruptCheckpointError for a bad table or meta
    *         ("Failed to find the saved tensor slices at the beginning of the checkpoint file");
-   *         UnsupportedError for a newer checkpoint version or an unknown dtype
+   *         UnsupportedError for a newer checkpoint version or an unknown dtype; CorruptCheckpointError
+   *         for a tensor whose slices overlap or repeat (naming the file of the later slice)
    */
   static async open(path: string, files: ReadonlyArray<string | ByteSource>): Promise<V1Reader> {
     const tables: TableReader[] = [];
@@ -155,6 +157,7 @@ export class V1Reader implements CheckpointReader {
           }
         }
       }
+      for (const t of tensors.values()) checkNoOverlap(t);
       return new V1Reader(
         path,
         files.map((f) => (typeof f === "string" ? f : f.name)),
@@ -210,12 +213,19 @@ export class V1Reader implements CheckpointReader {
       return { kind: "string", dtype, shape, strings: only.values.strings };
     }
     const total = fixedByteSize(dtype, shape, { file: this.path, key: name }) as number;
-    const sum = pieces.reduce((a, p) => a + numElements(p.ext.lengths), 0);
-    if (sum !== numElements(shape)) {
-      throw new CorruptCheckpointError(`slices cover ${sum} of ${numElements(shape)} elements`, {
-        file: this.path,
-        key: name,
-      });
+    const problem = findTilingProblem(
+      pieces.map((p) => p.ext),
+      shape,
+      { file: this.path, key: name },
+    );
+    if (problem !== undefined) {
+      // Overlaps were refused by open(); what is left is a gap, which TF also finds only on read.
+      throw new CorruptCheckpointError(
+        problem.kind === "gap"
+          ? `slices cover ${problem.covered} of ${problem.total} elements`
+          : "slices overlap",
+        { file: this.path, key: name },
+      );
     }
     if (total > MAX_MATERIALIZED_TENSOR_BYTES) {
       throw new LimitExceededError(`tensor of ${total} bytes exceeds MAX_MATERIALIZED_TENSOR_BYTES`, {
@@ -273,6 +283,28 @@ export class V1Reader implements CheckpointReader {
   async close(): Promise<void> {
     for (const t of this.#tables) await t.source.close();
   }
+}
+
+/**
+ * Refuses a tensor whose slices share an element (a slice listed twice, or two that overlap): TF's
+ * `TensorSliceReader::LoadShard` fails the whole open the same way (`TensorSliceSet::Register`,
+ * "Overlapping slices"), and assembling them would give made-up values. Gaps are left to
+ * {@link V1Reader.readTensor}, as TF leaves them to `GetTensor`/restore.
+ * @throws CorruptCheckpointError naming the file holding the later slice and the tensor
+ */
+function checkNoOverlap(t: V1Tensor): void {
+  const exts = t.slices.map((s) =>
+    sliceExtents(s.slice, t.shape, { file: s.table.source.name, key: t.name }),
+  );
+  const problem = findTilingProblem(exts, t.shape, { key: t.name });
+  if (problem?.kind !== "overlap") return;
+  const a = t.slices[problem.a] as { slice: SliceProto; table: TableReader };
+  const b = t.slices[problem.b] as { slice: SliceProto; table: TableReader };
+  const where = a.table === b.table ? "" : ` of ${a.table.source.name}`;
+  throw new CorruptCheckpointError(
+    `slice ${formatSlice(b.slice)} overlaps slice ${formatSlice(a.slice)}${where} (TF: "Overlapping slices")`,
+    { file: b.table.source.name, key: t.name },
+  );
 }
 
 function isFull(slice: SliceProto): boolean {

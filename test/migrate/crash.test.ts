@@ -76,7 +76,10 @@ async function state(): Promise<"old" | "new" | "none" | "torn"> {
   }
 }
 
-function runChild(): { child: ReturnType<typeof spawn>; done: Promise<unknown> } {
+function runChild(
+  mapping = mapFromSource,
+  force = true,
+): { child: ReturnType<typeof spawn>; done: Promise<number | null> } {
   const child = spawn(
     process.execPath,
     [
@@ -87,15 +90,15 @@ function runChild(): { child: ReturnType<typeof spawn>; done: Promise<unknown> }
       "--target",
       graph,
       "--mapping",
-      mapFromSource,
+      mapping,
       "--output",
       dst,
-      "--force",
+      ...(force ? ["--force"] : []),
       "--no-state",
     ],
     { stdio: "ignore" },
   );
-  return { child, done: new Promise((r) => child.on("exit", r)) };
+  return { child, done: new Promise((r) => child.on("exit", (code) => r(code))) };
 }
 
 /** When to kill: after a delay, or as soon as the output directory shows a given stage. */
@@ -168,4 +171,26 @@ it("SIGKILL at random points and at every commit stage never leaves a torn check
   // Kills landed before the commit (old) and during or after it (none / new).
   expect(seen.get("old") ?? 0).toBeGreaterThan(0);
   expect((seen.get("new") ?? 0) + (seen.get("none") ?? 0)).toBeGreaterThan(0);
+}, 240_000);
+
+// The in-process race (deterministic) is in test/bundle/concurrent.test.ts; this runs the real CLI.
+it("two migrate processes to one output: without --force one wins whole, with --force both commit in turn", async () => {
+  for (let round = 0; round < 2; round++) {
+    rmSync(join(work, "out"), { recursive: true, force: true });
+    // "new" and "old" runs started together, as two shells would.
+    const runs = [runChild(mapFromSource, false), runChild(mapConstant, false)];
+    const codes = await Promise.all(runs.map((r) => r.done));
+    expect(
+      codes.filter((c) => c === 0),
+      `round ${round}: exit codes ${codes.join(", ")}`,
+    ).toHaveLength(1);
+    expect(await state()).toBe(codes[0] === 0 ? "new" : "old");
+    expect(readdirSync(join(work, "out")).sort()).toEqual(["ckpt-1.data-00000-of-00001", "ckpt-1.index"]);
+  }
+  for (let round = 0; round < 2; round++) {
+    const runs = [runChild(mapFromSource, true), runChild(mapConstant, true)];
+    expect(await Promise.all(runs.map((r) => r.done))).toEqual([0, 0]);
+    expect(["new", "old"]).toContain(await state());
+    expect(readdirSync(join(work, "out")).sort()).toEqual(["ckpt-1.data-00000-of-00001", "ckpt-1.index"]);
+  }
 }, 240_000);

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Argv } from "yargs";
-import { writeTextFileAtomic } from "../../io/atomic.js";
+import { checkOutputPaths, writeTextFileAtomic } from "../../io/atomic.js";
 import { migrate } from "../../migrate.js";
 import { renderMigrationSummary } from "../../report/migration.js";
 import { EXIT_CHECK_FAILED, EXIT_OK } from "../exit.js";
@@ -85,6 +85,8 @@ export const migrateCommand: CommandModule<Args> = {
         return true;
       }) as unknown as Argv<Args>,
   handler: async (args, io: CliIO) => {
+    // The report is written last; check its path before the checkpoint is written.
+    if (args.report !== undefined) await checkOutputPaths([args.report], { force: args.force });
     const bar = progressBar(io, "migrate");
     let report: Awaited<ReturnType<typeof migrate>>;
     try {

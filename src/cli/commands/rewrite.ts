@@ -4,7 +4,8 @@
  * @module
  */
 import type { Argv } from "yargs";
-import { writeCheckpointState } from "../../checkpoint/state.js";
+import { checkpointStatePath, writeCheckpointState } from "../../checkpoint/state.js";
+import { checkOutputPaths } from "../../io/atomic.js";
 import { rewriteCheckpoint } from "../../rewrite.js";
 import { formatBytes } from "../format.js";
 import { type CliIO, progressBar } from "../io.js";
@@ -50,6 +51,8 @@ export const rewriteCommand: CommandModule<Args> = {
       })
       .conflicts("shards", "max-shard-bytes") as unknown as Argv<Args>,
   handler: async (args, io: CliIO) => {
+    // The state file is written after the bundle; check its path first.
+    if (args.updateState) await checkOutputPaths([checkpointStatePath(args.dst)], { force: args.force });
     const bar = progressBar(io, "rewrite");
     try {
       const r = await rewriteCheckpoint(args.src, args.dst, {
