@@ -153,7 +153,7 @@ export class V1Reader implements CheckpointReader {
                 loc,
               );
             }
-            prev.slices.push(...slices.map((slice) => ({ slice, table })));
+            for (const slice of slices) prev.slices.push({ slice, table }); // no spread into a call
           }
         }
       }
