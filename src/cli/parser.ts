@@ -5,6 +5,9 @@
  *
  * @module
  */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import yargs, { type Argv } from "yargs";
 import { TfckptError, UsageError } from "../errors.js";
 import { draftMappingCommand } from "./commands/draft-mapping.js";
@@ -14,6 +17,7 @@ import { migrateCommand } from "./commands/migrate.js";
 import { rewriteCommand } from "./commands/rewrite.js";
 import { validateCommand } from "./commands/validate.js";
 import type { CliIO } from "./io.js";
+import { safeIO } from "./terminal.js";
 
 /** A CLI command. `handler` returns the exit code. */
 export interface CommandModule<A> {
@@ -36,10 +40,27 @@ const COMMANDS: ReadonlyArray<CommandModule<any>> = [
 import { EXIT_OK, EXIT_USAGE } from "./exit.js";
 
 /**
+ * tfckpt's own version: from the package.json of the tfckpt package this module belongs to
+ * (yargs' default reads the package.json nearest the working directory, which is the host
+ * project's when tfckpt is installed as a dependency).
+ */
+export function ownVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, "package.json");
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "tfckpt" && pkg.version !== undefined) return pkg.version;
+    }
+    if (dirname(dir) === dir) return "unknown";
+  }
+}
+
+/**
  * Runs the CLI on `argv` (without `node` and the script) and returns the exit code.
  * Errors print one line on stderr (`--debug` adds the stack).
  */
-export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+export async function runCli(argv: readonly string[], rawIO: CliIO): Promise<number> {
+  const io = safeIO(rawIO);
   let code = EXIT_OK;
   let ran = false;
   const debug = argv.includes("--debug");
@@ -49,6 +70,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       "$0 <command> [options]\n\nMigrate TensorFlow 1 name-based checkpoints to TF2 object-based checkpoints, without TensorFlow.",
     )
     .option("debug", { type: "boolean", default: false, describe: "show stack traces on errors" })
+    .version(ownVersion())
+    .alias("h", "help")
+    .alias("V", "version")
     .strict()
     .demandCommand(1, "name a command")
     .recommendCommands()

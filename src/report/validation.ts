@@ -89,8 +89,21 @@ export function validationToText(r: ValidationResult): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * Text as XML 1.0 attribute/content: the five markup characters as entities, and characters XML
+ * 1.0 cannot hold at all (C0 but tab/newline/CR, plus DEL and C1) written as `\u00XX`.
+ */
 const xml = (s: string) =>
-  s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
+  s
+    .replaceAll("&", "&amp;")
+    .replaceAll("<", "&lt;")
+    .replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;")
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+    .replace(
+      /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
 
 /** JUnit XML: integrity, object graph, each assertion, and one test case per target object. */
 export function validationToJunit(r: ValidationResult): string {
@@ -134,15 +147,18 @@ export function validationToJunit(r: ValidationResult): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="${cases.length}" failures="${failures}">\n  <testsuite name="tfckpt validate ${xml(r.checkpoint.path)}" tests="${cases.length}" failures="${failures}">\n${body}\n  </testsuite>\n</testsuites>\n`;
 }
 
+/** A workflow-command message, escaped as `@actions/core` does (`escapeData`). */
 const annotation = (s: string) => s.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
+/** A workflow-command property value (`title=…`), escaped as `@actions/core` does (`escapeProperty`). */
+const property = (s: string) => annotation(s).replaceAll(":", "%3A").replaceAll(",", "%2C");
 
 /** GitHub Actions workflow commands (`::error title=…::message`). */
 export function validationToGithub(r: ValidationResult): string {
   const out: string[] = [];
   for (const f of r.failures)
-    out.push(`::error title=tfckpt validate ${annotation(r.checkpoint.path)}::${annotation(f)}`);
+    out.push(`::error title=${property(`tfckpt validate ${r.checkpoint.path}`)}::${annotation(f)}`);
   for (const w of r.consistency.filter((x) => x.severity === "warning"))
-    out.push(`::warning title=tfckpt object graph::${annotation(w.message)}`);
+    out.push(`::warning title=${property("tfckpt object graph")}::${annotation(w.message)}`);
   if (r.passed)
     out.push(
       `::notice title=tfckpt validate::${annotation(`${r.checkpoint.path} passed assert_${r.assertion.replaceAll("-", "_")}`)}`,
