@@ -160,7 +160,11 @@ export class TableReader {
     }
   }
 
-  /** The value stored under `key`, or undefined. Reads one data block at most. */
+  /**
+   * The value stored under `key`, or undefined. Reads one data block at most; the last block read
+   * stays parsed, so looking up keys that sit together (a V1 tensor's slices) parses each block
+   * once and finds each key by binary search — O(log n) per lookup, not a block parse.
+   */
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     let lo = 0;
     let hi = this.index.length;
@@ -171,14 +175,26 @@ export class TableReader {
     }
     const entry = this.index[lo];
     if (entry === undefined) return undefined;
-    const contents = await this.readBlock(entry.handle);
-    for (const e of parseBlock(contents, entry.handle.offset, { file: this.source.name })) {
-      const d = compareBytes(e.key, key);
-      if (d === 0) return e.value;
-      if (d > 0) return undefined;
+    if (this.#lastBlock?.offset !== entry.handle.offset) {
+      const contents = await this.readBlock(entry.handle);
+      this.#lastBlock = {
+        offset: entry.handle.offset,
+        entries: parseBlock(contents, entry.handle.offset, { file: this.source.name }),
+      };
     }
-    return undefined;
+    const entries = this.#lastBlock.entries;
+    let a = 0;
+    let b = entries.length;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (compareBytes((entries[mid] as BlockEntry).key, key) < 0) a = mid + 1;
+      else b = mid;
+    }
+    const found = entries[a];
+    return found !== undefined && compareBytes(found.key, key) === 0 ? found.value : undefined;
   }
+
+  #lastBlock: { readonly offset: number; readonly entries: readonly BlockEntry[] } | undefined;
 }
 
 function snappyUncompress(contents: Uint8Array, file: string, offset: number, what: string): Uint8Array {

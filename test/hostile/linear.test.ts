@@ -2,8 +2,11 @@
 // proportional to the input's size, so the work done stays linear in it.
 import { describe, expect, it } from "vitest";
 import { LimitExceededError } from "../../src/errors.js";
+import { MemorySource } from "../../src/io/byte-source.js";
 import { ByteWriter } from "../../src/io/cursor.js";
 import { parseBlock } from "../../src/table/block.js";
+import { TableReader } from "../../src/table/reader.js";
+import { concatBytes, TableWriter } from "../../src/table/writer.js";
 
 /**
  * A block whose first key has `head` bytes and whose `n` following entries each share the whole
@@ -51,5 +54,20 @@ describe("prefix-compressed blocks (hostile issue item 5)", () => {
     }
     const block = new Uint8Array([...w.finish(), 0, 0, 0, 0, 1, 0, 0, 0]);
     expect(parseBlock(block, 0, {})).toHaveLength(count);
+  });
+});
+
+describe("table lookups (hostile issue item 7: V1 slices re-read the block per lookup)", () => {
+  it("looking up every key of one large block reads and parses that block once", async () => {
+    const w = new TableWriter({ blockSize: 1 << 30 });
+    const keys: Uint8Array[] = [];
+    for (let i = 0; i < 20_000; i++)
+      keys.push(new TextEncoder().encode(`t/slice-${String(i).padStart(6, "0")}`));
+    for (const k of keys) w.add(k, k);
+    const r = await TableReader.open(new MemorySource(concatBytes(w.finish())));
+    const before = r.stats.blocksRead;
+    for (const k of keys) expect(await r.get(k)).toEqual(k);
+    expect(await r.get(new TextEncoder().encode("t/slice-zzz"))).toBeUndefined();
+    expect(r.stats.blocksRead - before).toBe(1);
   });
 });
