@@ -119,14 +119,23 @@ export async function rewriteCheckpoint(
               write: async (w, shard) => {
                 const t = await reader.readTensor(fullName);
                 if (t.kind === "fixed") await w.add(fullName, t.dtype, t.shape, t.data, { shard });
+                else await w.addStrings(fullName, t.dtype, t.shape, t.strings, { shard });
               },
             });
           } else {
             items.push({
               size: e.proto.size,
               sourceShard,
-              write: (w, shard) =>
-                w.addSlice(fullName, full.shape, slice, e.dtype, reader.streamEntry(e), { shard }),
+              write: async (w, shard) => {
+                if (e.dtype.kind !== "string") {
+                  await w.addSlice(fullName, full.shape, slice, e.dtype, reader.streamEntry(e), { shard });
+                  return;
+                }
+                // A string slice is re-encoded so its CRC follows TF's string recipe.
+                const t = await reader.readStored(e);
+                if (t.kind === "string")
+                  await w.addStringSlice(fullName, full.shape, slice, t.dtype, t.strings, { shard });
+              },
             });
           }
         } else if (e.dtype.kind === "string") {

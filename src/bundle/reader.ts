@@ -43,6 +43,7 @@ import { printableKey } from "../table/keys.js";
 import { TableReader } from "../table/reader.js";
 import {
   copySliceInto,
+  copyStringSliceInto,
   fixedByteSize,
   formatSlice,
   numElements,
@@ -118,11 +119,20 @@ export class BundleReader implements CheckpointReader {
     this.#entries = entries;
     this.#sliceEntries = sliceEntries;
     this.objectBased = entries.has(OBJECT_GRAPH_KEY);
+    // Stored bytes of each partitioned tensor's slices (the size shown for a partitioned string).
+    const sliceBytes = new Map<string, number>();
+    for (const e of sliceEntries.values()) {
+      const full = e.slice?.fullName ?? "";
+      sliceBytes.set(full, (sliceBytes.get(full) ?? 0) + e.proto.size);
+    }
     this.#list = [...entries.values()].map((e) => ({
       name: e.key,
       dtype: e.dtype,
       shape: e.shape,
-      bytes: e.proto.slices.length > 0 ? (fixedByteSize(e.dtype, e.shape) ?? e.proto.size) : e.proto.size,
+      bytes:
+        e.proto.slices.length > 0
+          ? (fixedByteSize(e.dtype, e.shape) ?? sliceBytes.get(e.key) ?? 0)
+          : e.proto.size,
       slices: e.proto.slices.length > 0 ? e.proto.slices : undefined,
     }));
     this.#infoByName = new Map(this.#list.map((v) => [v.name, v]));
@@ -266,37 +276,44 @@ export class BundleReader implements CheckpointReader {
     const entry = this.#entries.get(name);
     if (entry === undefined)
       throw new NotFoundError(`key ${name} not found in checkpoint`, { file: metaFilename(this.path) });
-    const { dtype, shape } = entry;
+    if (entry.proto.slices.length > 0) return this.#readPartitioned(entry);
+    return this.readStored(entry);
+  }
+
+  /**
+   * Reads and verifies the values of one entry that has data of its own (see
+   * {@link storedEntries}): a whole tensor, or one slice of a partitioned tensor with the slice's
+   * shape. Mirrors `BundleReader::GetValue` (`ReadStringTensor` for strings).
+   * @throws UnsupportedError for variant/resource tensors and big-endian strings;
+   *         ChecksumMismatchError, CorruptCheckpointError, LimitExceededError
+   */
+  async readStored(entry: BundleEntry): Promise<Tensor> {
+    const { dtype, shape, key } = entry;
     if (dtype.kind === "variant" || dtype.kind === "resource") {
       throw new UnsupportedError(`${dtype.name} tensors are not supported`, {
         file: metaFilename(this.path),
-        key: name,
+        key,
       });
     }
-    if (entry.proto.slices.length > 0) return this.#readPartitioned(entry);
     if (dtype.kind === "string") {
       if (this.header.endianness === "big") {
         throw new UnsupportedError(
           "big-endian string tensors are not supported (their length checksums are byte-swapped)",
-          {
-            file: metaFilename(this.path),
-            key: name,
-          },
+          { file: metaFilename(this.path), key },
         );
       }
-      const { bytes, source } = await this.#readRange({ key: name, entry });
-      const count = numElements(shape);
+      const { bytes, source } = await this.#readRange({ key, entry });
       return {
         kind: "string",
         dtype,
         shape,
-        strings: decodeStringTensor(bytes, count, entry.proto.offset, entry.proto.crc32c, {
+        strings: decodeStringTensor(bytes, numElements(shape), entry.proto.offset, entry.proto.crc32c, {
           file: source.name,
-          key: name,
+          key,
         }),
       };
     }
-    const { bytes } = await this.#readRange({ key: name, entry }, true);
+    const { bytes } = await this.#readRange({ key, entry }, true);
     return { kind: "fixed", dtype, shape, data: bytes };
   }
 
@@ -434,17 +451,34 @@ export class BundleReader implements CheckpointReader {
     return pieces;
   }
 
+  /**
+   * Reassembles a partitioned tensor from its stored slices. Strings are reassembled element by
+   * element; TF's own `GetSliceValue` refuses that ("Dtype string not supported") and can only
+   * return a string slice exactly as stored, which {@link readStored} does.
+   */
   async #readPartitioned(full: BundleEntry): Promise<Tensor> {
     const { dtype, shape, key: name } = full;
     const file = metaFilename(this.path);
+    if (dtype.kind === "variant" || dtype.kind === "resource") {
+      throw new UnsupportedError(`partitioned ${dtype.name} tensors are not supported`, { file, key: name });
+    }
+    const pieces = this.#pieces(full);
     if (!isFixedSize(dtype)) {
-      throw new UnsupportedError(
-        `partitioned ${dtype.name} tensors are not supported (TF: "Dtype not supported")`,
-        { file, key: name },
-      );
+      const total = pieces.reduce((a, p) => a + p.entry.proto.size, 0);
+      if (total > MAX_MATERIALIZED_TENSOR_BYTES) {
+        throw new LimitExceededError(
+          `partitioned tensor of ${total} bytes exceeds MAX_MATERIALIZED_TENSOR_BYTES`,
+          { file, key: name },
+        );
+      }
+      const strings = new Array<Uint8Array>(numElements(shape));
+      for (const p of pieces) {
+        const t = await this.readStored(p.entry);
+        if (t.kind === "string") copyStringSliceInto(strings, shape, p.ext.starts, p.ext.lengths, t.strings);
+      }
+      return { kind: "string", dtype, shape, strings };
     }
     const total = fixedByteSize(dtype, shape, { file, key: name }) as number;
-    const pieces = this.#pieces(full);
     if (total > MAX_MATERIALIZED_TENSOR_BYTES) {
       throw new LimitExceededError(
         `partitioned tensor of ${total} bytes exceeds MAX_MATERIALIZED_TENSOR_BYTES`,

@@ -194,9 +194,11 @@ export class BundleWriter {
   }
 
   /**
-   * Adds one slice of a partitioned tensor (`BundleWriter::AddSlice`): the slice's bytes under
-   * its encoded slice key, and `slice` appended to the full-name entry (dtype, full shape, slices).
-   * A slice covering the whole tensor is added as an ordinary tensor, as TF does.
+   * Adds one slice of a fixed-size partitioned tensor (`BundleWriter::AddSlice`): the slice's
+   * bytes under its encoded slice key, and `slice` appended to the full-name entry (dtype, full
+   * shape, slices). A slice covering the whole tensor is added as an ordinary tensor, as TF does.
+   * @throws UsageError for a string dtype (use {@link addStringSlice}), a duplicate slice, or
+   *         slices that disagree on dtype or full shape
    */
   async addSlice(
     fullName: string,
@@ -206,9 +208,53 @@ export class BundleWriter {
     data: Uint8Array | AsyncIterable<Uint8Array>,
     options: AddOptions = {},
   ): Promise<void> {
+    if (dtype.itemSize === undefined)
+      throw new UsageError(`${fullName}: use addStringSlice for ${dtype.name} slices`);
+    await this.#addSliceWith(fullName, fullShape, slice, dtype, {
+      whole: () => this.add(fullName, dtype, fullShape, data, options),
+      slice: (key, label, lengths) => this.#append(key, label, dtype, lengths, data, options),
+    });
+  }
+
+  /**
+   * Adds one slice of a partitioned `string` tensor: `strings` (the slice's elements, row-major)
+   * stored as `WriteStringTensor` stores any string tensor, with the same checksum recipe (a
+   * CRC over the lengths as uint32/uint64, the length checksum and the bytes; not a CRC of the
+   * stored bytes), as `BundleWriter::AddSlice` does through `Add`.
+   * @throws UsageError as {@link addSlice}, or when the string count disagrees with the slice
+   */
+  async addStringSlice(
+    fullName: string,
+    fullShape: readonly number[],
+    slice: SliceProto,
+    dtype: DTypeInfo,
+    strings: readonly Uint8Array[],
+    options: AddOptions = {},
+  ): Promise<void> {
+    await this.#addSliceWith(fullName, fullShape, slice, dtype, {
+      whole: () => this.addStrings(fullName, dtype, fullShape, strings, options),
+      slice: async (key, label, lengths) => {
+        if (strings.length !== numElements(lengths))
+          throw new UsageError(`${label}: ${strings.length} strings for shape [${lengths.join(", ")}]`);
+        const { bytes, crc32c: crc } = encodeStringTensor(strings);
+        await this.#append(key, label, dtype, lengths, bytes, options, crc);
+      },
+    });
+  }
+
+  async #addSliceWith(
+    fullName: string,
+    fullShape: readonly number[],
+    slice: SliceProto,
+    dtype: DTypeInfo,
+    write: {
+      whole: () => Promise<void>;
+      slice: (key: Uint8Array, label: string, lengths: number[]) => Promise<void>;
+    },
+  ): Promise<void> {
     const lengths = slice.map((e, i) => (e.length < 0 ? (fullShape[i] as number) - e.start : e.length));
     if (slice.every((e, i) => e.start === 0 && (e.length < 0 || e.length === fullShape[i]))) {
-      await this.add(fullName, dtype, fullShape, data, options);
+      await write.whole();
       return;
     }
     const fullKey = utf8.encode(fullName);
@@ -223,7 +269,7 @@ export class BundleWriter {
     ) {
       throw new UsageError(`${fullName}: slices disagree on dtype or full shape`);
     }
-    await this.#append(encodeSliceKey(fullName, slice), `${fullName} slice`, dtype, lengths, data, options);
+    await write.slice(encodeSliceKey(fullName, slice), `${fullName} slice`, lengths);
     const proto: BundleEntryProto = existing?.proto ?? {
       dtype: dtype.enumValue,
       shape: { dims: [...fullShape], unknownRank: false },
