@@ -210,7 +210,7 @@ export class BundleWriter {
   ): Promise<void> {
     if (dtype.itemSize === undefined)
       throw new UsageError(`${fullName}: use addStringSlice for ${dtype.name} slices`);
-    await this.#addSliceWith(fullName, fullShape, slice, dtype, {
+    await this.#addSliceWith(fullName, fullShape, slice, dtype, options, {
       whole: () => this.add(fullName, dtype, fullShape, data, options),
       slice: (key, label, lengths) => this.#append(key, label, dtype, lengths, data, options),
     });
@@ -231,7 +231,7 @@ export class BundleWriter {
     strings: readonly Uint8Array[],
     options: AddOptions = {},
   ): Promise<void> {
-    await this.#addSliceWith(fullName, fullShape, slice, dtype, {
+    await this.#addSliceWith(fullName, fullShape, slice, dtype, options, {
       whole: () => this.addStrings(fullName, dtype, fullShape, strings, options),
       slice: async (key, label, lengths) => {
         if (strings.length !== numElements(lengths))
@@ -247,6 +247,7 @@ export class BundleWriter {
     fullShape: readonly number[],
     slice: SliceProto,
     dtype: DTypeInfo,
+    options: AddOptions,
     write: {
       whole: () => Promise<void>;
       slice: (key: Uint8Array, label: string, lengths: number[]) => Promise<void>;
@@ -270,15 +271,21 @@ export class BundleWriter {
       throw new UsageError(`${fullName}: slices disagree on dtype or full shape`);
     }
     await write.slice(encodeSliceKey(fullName, slice), `${fullName} slice`, lengths);
-    const proto: BundleEntryProto = existing?.proto ?? {
-      dtype: dtype.enumValue,
-      shape: { dims: [...fullShape], unknownRank: false },
-      shardId: 0,
-      offset: 0,
-      size: 0,
-      crc32c: 0,
-      slices: [],
-    };
+    // The full entry names the first shard holding one of its slices, as MergeV2Checkpoints
+    // leaves it (each per-shard bundle's full entry takes its shard's id; the first one merged wins).
+    const { id } = this.#shard(options);
+    const proto: BundleEntryProto =
+      existing === undefined
+        ? {
+            dtype: dtype.enumValue,
+            shape: { dims: [...fullShape], unknownRank: false },
+            shardId: id,
+            offset: 0,
+            size: 0,
+            crc32c: 0,
+            slices: [],
+          }
+        : { ...existing.proto, shardId: Math.min(existing.proto.shardId, id) };
     proto.slices.push(slice);
     this.#entries.set(k, { key: fullKey, proto });
   }
