@@ -16,7 +16,7 @@ export type DTypeKind =
   | "complex" // (real, imaginary) pairs
   | "quantized" // same bytes as the underlying integer
   | "string" // varint lengths + checksum + bytes (tensor_bundle.cc WriteStringTensor)
-  | "variant" // not supported by tfckpt
+  | "variant" // opaque: framing and CRCs checked, bytes copied as they are (bundle/variants.ts)
   | "resource"; // never saved by TensorFlow
 
 /** One row of the dtype table. */

@@ -117,9 +117,7 @@ export async function rewriteCheckpoint(
               size: full.bytes,
               sourceShard,
               write: async (w, shard) => {
-                const t = await reader.readTensor(fullName);
-                if (t.kind === "fixed") await w.add(fullName, t.dtype, t.shape, t.data, { shard });
-                else await w.addStrings(fullName, t.dtype, t.shape, t.strings, { shard });
+                await w.addTensor(fullName, await reader.readTensor(fullName), { shard });
               },
             });
           } else {
@@ -138,16 +136,14 @@ export async function rewriteCheckpoint(
               },
             });
           }
-        } else if (e.dtype.kind === "string") {
+        } else if (e.dtype.kind === "string" || e.dtype.kind === "variant") {
+          // Strings are re-encoded (same bytes, TF's CRC); variants are copied as they are.
           items.push({
             size: e.proto.size,
             sourceShard,
-            write: async (w, shard) => {
-              const t = await reader.readTensor(e.key);
-              if (t.kind === "string") await w.addStrings(e.key, t.dtype, t.shape, t.strings, { shard });
-            },
+            write: async (w, shard) => w.addTensor(e.key, await reader.readStored(e), { shard }),
           });
-        } else if (e.dtype.kind === "variant" || e.dtype.kind === "resource") {
+        } else if (e.dtype.kind === "resource") {
           throw new UsageError(`${e.key}: ${e.dtype.name} tensors cannot be rewritten`);
         } else {
           items.push({
@@ -168,9 +164,7 @@ export async function rewriteCheckpoint(
           size: v.bytes,
           sourceShard: 0,
           write: async (w, shard) => {
-            const t = await reader.readTensor(v.name);
-            if (t.kind === "string") await w.addStrings(v.name, t.dtype, t.shape, t.strings, { shard });
-            else await w.add(v.name, t.dtype, t.shape, t.data, { shard });
+            await w.addTensor(v.name, await reader.readTensor(v.name), { shard });
           },
         });
       }

@@ -27,8 +27,25 @@ export interface StringTensor {
   readonly strings: readonly Uint8Array[];
 }
 
+/**
+ * A `variant` tensor, kept opaque (tfckpt does not interpret `VariantTensorDataProto`s): the
+ * entry's stored bytes and masked CRC exactly as in the bundle, so it can be copied as it is,
+ * and a view of each element's serialized proto (see `bundle/variants.ts`).
+ */
+export interface OpaqueTensor {
+  readonly kind: "opaque";
+  readonly dtype: DTypeInfo;
+  readonly shape: readonly number[];
+  /** The entry's stored bytes (`BundleEntryProto.size` of them). */
+  readonly bytes: Uint8Array;
+  /** The entry's masked `crc32c`, already checked against `bytes`. */
+  readonly crc32c: number;
+  /** One serialized `VariantTensorDataProto` per element, row-major (views into `bytes`). */
+  readonly elements: readonly Uint8Array[];
+}
+
 /** A tensor's values. */
-export type Tensor = FixedTensor | StringTensor;
+export type Tensor = FixedTensor | StringTensor | OpaqueTensor;
 
 /**
  * Element count of `shape`, checked: rank ≤ {@link MAX_TENSOR_RANK}, dims ≥ 0, product ≤ 2^53 − 1.

@@ -6,6 +6,7 @@
  * @module
  */
 import { f16round, getFloat16 } from "@petamoriken/float16";
+import { variantTypeName } from "./bundle/variants.js";
 import type { DTypeInfo } from "./dtypes.js";
 import type { Tensor } from "./tensor.js";
 
@@ -122,6 +123,11 @@ function printString(s: Uint8Array): string {
   }
 }
 
+/** A variant element shown opaque: `<variant TYPE_NAME, N bytes>` (type name from its proto). */
+function printOpaque(e: Uint8Array): string {
+  return `<variant ${variantTypeName(e) ?? "?"}, ${e.length} bytes>`;
+}
+
 /**
  * Summarises `t`: its first `limit` elements (all when `limit` is Infinity) and, for real
  * numbers, min / max / mean over every element.
@@ -130,6 +136,8 @@ export function summarizeTensor(t: Tensor, limit = 10): TensorSummary {
   if (t.kind === "string") {
     return { elements: t.strings.length, first: t.strings.slice(0, limit).map(printString) };
   }
+  if (t.kind === "opaque")
+    return { elements: t.elements.length, first: t.elements.slice(0, limit).map(printOpaque) };
   const itemSize = t.dtype.itemSize ?? 1;
   const n = t.data.length / itemSize;
   const view = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);

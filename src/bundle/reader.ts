@@ -54,6 +54,7 @@ import {
 import { dataFilename, metaFilename } from "./naming.js";
 import { decodeSliceKey, encodeSliceKey } from "./slice-key.js";
 import { decodeStringTensor } from "./strings.js";
+import { decodeVariantTensor } from "./variants.js";
 
 /** Reader's consumer version (`kTensorBundleVersion`). */
 const CONSUMER_VERSION = 1;
@@ -284,23 +285,37 @@ export class BundleReader implements CheckpointReader {
    * Reads and verifies the values of one entry that has data of its own (see
    * {@link storedEntries}): a whole tensor, or one slice of a partitioned tensor with the slice's
    * shape. Mirrors `BundleReader::GetValue` (`ReadStringTensor` for strings).
-   * @throws UnsupportedError for variant/resource tensors and big-endian strings;
+   * Variant tensors come back opaque (stored bytes and CRC, checked as `ReadVariantTensor` does).
+   * @throws UnsupportedError for resource tensors and big-endian strings or variants;
    *         ChecksumMismatchError, CorruptCheckpointError, LimitExceededError
    */
   async readStored(entry: BundleEntry): Promise<Tensor> {
     const { dtype, shape, key } = entry;
-    if (dtype.kind === "variant" || dtype.kind === "resource") {
+    if (dtype.kind === "resource") {
       throw new UnsupportedError(`${dtype.name} tensors are not supported`, {
         file: metaFilename(this.path),
         key,
       });
     }
-    if (dtype.kind === "string") {
+    if (dtype.kind === "string" || dtype.kind === "variant") {
       if (this.header.endianness === "big") {
         throw new UnsupportedError(
-          "big-endian string tensors are not supported (their length checksums are byte-swapped)",
+          dtype.kind === "string"
+            ? "big-endian string tensors are not supported (their length checksums are byte-swapped)"
+            : "big-endian variant tensors are not supported (TF: byte swapping is unimplemented for them)",
           { file: metaFilename(this.path), key },
         );
+      }
+      if (dtype.kind === "variant") {
+        const { bytes, source } = await this.#readRange({ key, entry });
+        const elements = decodeVariantTensor(
+          bytes,
+          numElements(shape),
+          entry.proto.offset,
+          entry.proto.crc32c,
+          { file: source.name, key },
+        );
+        return { kind: "opaque", dtype, shape, bytes, crc32c: entry.proto.crc32c, elements };
       }
       const { bytes, source } = await this.#readRange({ key, entry });
       return {
@@ -365,8 +380,13 @@ export class BundleReader implements CheckpointReader {
       crc = crc32c(chunk, crc);
       yield chunk;
     }
-    // Strings store a CRC over lengths-as-uint32, not over the bytes: checked by decodeStringTensor.
-    if (entry.dtype.kind !== "string" && maskCrc(crc) !== entry.proto.crc32c) {
+    // Strings and variants store a CRC over lengths as integers, not over the stored bytes:
+    // checked by decodeStringTensor / decodeVariantTensor.
+    if (
+      entry.dtype.kind !== "string" &&
+      entry.dtype.kind !== "variant" &&
+      maskCrc(crc) !== entry.proto.crc32c
+    ) {
       throw new ChecksumMismatchError(
         `TensorBundle at ${this.path} shard ${entry.proto.shardId} (${entry.proto.size} bytes)`,
         entry.proto.crc32c,
@@ -506,7 +526,7 @@ export class BundleReader implements CheckpointReader {
         } catch (e) {
           failures.push(toFailure(e, entry.key));
         }
-      } else if (entry.dtype.kind !== "variant" && entry.dtype.kind !== "resource") {
+      } else if (entry.dtype.kind !== "resource") {
         ranges.push({ key: entry.key, entry });
       }
     }
@@ -517,7 +537,9 @@ export class BundleReader implements CheckpointReader {
     let okBytes = 0;
     for (const range of ranges) {
       try {
-        if (range.entry.dtype.kind === "string") {
+        if (range.entry.dtype.kind === "variant") {
+          await this.readStored(range.entry);
+        } else if (range.entry.dtype.kind === "string") {
           const { bytes, source } = await this.#readRange(range);
           decodeStringTensor(
             bytes,

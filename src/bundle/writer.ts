@@ -22,10 +22,11 @@ import {
 } from "../proto/index.js";
 import { compareBytes } from "../table/keys.js";
 import { TableWriter } from "../table/writer.js";
-import { fixedByteSize, numElements } from "../tensor.js";
+import { fixedByteSize, numElements, type Tensor } from "../tensor.js";
 import { dataFilename, metaFilename } from "./naming.js";
 import { encodeSliceKey } from "./slice-key.js";
 import { encodeStringTensor } from "./strings.js";
+import { decodeVariantTensor } from "./variants.js";
 
 /** Options of {@link BundleWriter.create}. */
 export interface BundleWriterOptions {
@@ -175,7 +176,7 @@ export class BundleWriter {
     options: AddOptions = {},
   ): Promise<void> {
     if (dtype.itemSize === undefined)
-      throw new UsageError(`${name}: use addStrings for ${dtype.name} tensors`);
+      throw new UsageError(`${name}: use addStrings or addOpaque for ${dtype.name} tensors`);
     await this.#append(utf8.encode(name), name, dtype, shape, data, options);
   }
 
@@ -191,6 +192,33 @@ export class BundleWriter {
       throw new UsageError(`${name}: ${strings.length} strings for shape [${shape.join(", ")}]`);
     const { bytes, crc32c: crc } = encodeStringTensor(strings);
     await this.#append(utf8.encode(name), name, dtype, shape, bytes, options, crc);
+  }
+
+  /**
+   * Adds a `variant` tensor as it is: `bytes` and the masked `crc` exactly as another bundle
+   * stored them (the `WriteVariantTensor` framing is inside the bytes, and its CRC is not a CRC of
+   * the bytes, so both are copied). The framing and checksums are checked first.
+   * @throws UsageError for a non-variant dtype or a duplicate name; ChecksumMismatchError or
+   *         CorruptCheckpointError when `bytes` and `crc` do not hold `shape`'s elements
+   */
+  async addOpaque(
+    name: string,
+    dtype: DTypeInfo,
+    shape: readonly number[],
+    bytes: Uint8Array,
+    crc: number,
+    options: AddOptions = {},
+  ): Promise<void> {
+    if (dtype.kind !== "variant") throw new UsageError(`${name}: addOpaque is for variant tensors only`);
+    decodeVariantTensor(bytes, numElements(shape), 0, crc, { key: name });
+    await this.#append(utf8.encode(name), name, dtype, shape, bytes, options, crc);
+  }
+
+  /** Adds any whole tensor read by a reader: {@link add}, {@link addStrings} or {@link addOpaque} by kind. */
+  async addTensor(name: string, t: Tensor, options: AddOptions = {}): Promise<void> {
+    if (t.kind === "fixed") await this.add(name, t.dtype, t.shape, t.data, options);
+    else if (t.kind === "string") await this.addStrings(name, t.dtype, t.shape, t.strings, options);
+    else await this.addOpaque(name, t.dtype, t.shape, t.bytes, t.crc32c, options);
   }
 
   /**
