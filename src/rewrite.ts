@@ -9,7 +9,7 @@ import { BundleReader } from "./bundle/reader.js";
 import { BundleWriter } from "./bundle/writer.js";
 import { openCheckpoint } from "./checkpoint/open.js";
 import type { ProgressFn } from "./checkpoint/types.js";
-import { UsageError } from "./errors.js";
+import { UnsupportedError, UsageError } from "./errors.js";
 
 /** Options of {@link rewriteCheckpoint}. */
 export interface RewriteOptions {
@@ -143,8 +143,11 @@ export async function rewriteCheckpoint(
             sourceShard,
             write: async (w, shard) => w.addTensor(e.key, await reader.readStored(e), { shard }),
           });
-        } else if (e.dtype.kind === "resource") {
-          throw new UsageError(`${e.key}: ${e.dtype.name} tensors cannot be rewritten`);
+        } else if (e.dtype.kind === "resource" || e.dtype.kind === "unknown") {
+          throw new UnsupportedError(`${e.dtype.name} tensors cannot be rewritten`, {
+            file: reader.path,
+            key: e.key,
+          });
         } else {
           items.push({
             size: e.proto.size,

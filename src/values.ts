@@ -10,6 +10,47 @@ import { variantTypeName } from "./bundle/variants.js";
 import type { DTypeInfo } from "./dtypes.js";
 import type { Tensor } from "./tensor.js";
 
+/** Layout of a small float format: exponent and mantissa bits, bias, and how it spells inf/NaN. */
+interface MiniFloat {
+  readonly exp: number;
+  readonly mant: number;
+  readonly bias: number;
+  /**
+   * `ieee`: all-ones exponent is inf (mantissa 0) or NaN; `fn`: no inf, only all-ones
+   * exponent and mantissa is NaN; `fnuz`: no inf, no −0, the −0 pattern (0x80) is the one NaN;
+   * `finite`: every pattern is a number.
+   */
+  readonly special: "ieee" | "fn" | "fnuz" | "finite";
+}
+
+/**
+ * The small float dtypes, as `ml_dtypes` (which TF uses) defines them; TF stores one element
+ * per byte, in the low bits.
+ */
+const MINIFLOATS: Readonly<Record<string, MiniFloat>> = {
+  float8_e5m2: { exp: 5, mant: 2, bias: 15, special: "ieee" },
+  float8_e4m3fn: { exp: 4, mant: 3, bias: 7, special: "fn" },
+  float8_e4m3fnuz: { exp: 4, mant: 3, bias: 8, special: "fnuz" },
+  float8_e4m3b11fnuz: { exp: 4, mant: 3, bias: 11, special: "fnuz" },
+  float8_e5m2fnuz: { exp: 5, mant: 2, bias: 16, special: "fnuz" },
+  float4_e2m1fn: { exp: 2, mant: 1, bias: 1, special: "finite" },
+};
+
+/** Decodes one small float from the low `1 + exp + mant` bits of `byte`. */
+function decodeMiniFloat(f: MiniFloat, byte: number): number {
+  const bits = 1 + f.exp + f.mant;
+  const v = byte & ((1 << bits) - 1);
+  const negative = (v >> (bits - 1)) & 1;
+  const e = (v >> f.mant) & ((1 << f.exp) - 1);
+  const m = v & ((1 << f.mant) - 1);
+  const maxE = (1 << f.exp) - 1;
+  if (f.special === "fnuz" && negative === 1 && e === 0 && m === 0) return Number.NaN;
+  if (f.special === "ieee" && e === maxE) return m === 0 ? (negative ? -Infinity : Infinity) : Number.NaN;
+  if (f.special === "fn" && e === maxE && m === (1 << f.mant) - 1) return Number.NaN;
+  const magnitude = e === 0 ? m * 2 ** (1 - f.bias - f.mant) : (1 + m / (1 << f.mant)) * 2 ** (e - f.bias);
+  return negative ? -magnitude : magnitude;
+}
+
 /**
  * Element `i` of a little-endian real-valued tensor as a number (bigint for 64-bit integers;
  * bool as 0/1; float8/int4/int2 variants as their raw byte). Complex dtypes are not real-valued:
@@ -45,9 +86,12 @@ export function realAt(dtype: DTypeInfo, view: DataView, i: number): number | bi
       return view.getBigUint64(i * 8, true);
     case "bool":
       return view.getUint8(i) !== 0 ? 1 : 0;
-    default:
-      // uint8, quint8, and the float8 / int4 / int2 variants: the raw byte.
+    default: {
+      const mini = MINIFLOATS[dtype.name];
+      if (mini !== undefined) return decodeMiniFloat(mini, view.getUint8(i));
+      // uint8, quint8 and the int4 / int2 kinds: the raw byte.
       return view.getUint8(i);
+    }
   }
 }
 
@@ -87,6 +131,7 @@ const ROUNDERS: Record<string, (v: number) => number> = {
  * float32 `0.977`, not the float64 expansion `0.9769999980926514`).
  */
 export function formatElement(dtype: DTypeInfo, v: number | bigint | boolean | string): string {
+  if (Object.is(v, -0)) return "-0"; // as numpy prints it; String(-0) is "0"
   const round = ROUNDERS[dtype.name];
   if (round === undefined || typeof v !== "number" || !Number.isFinite(v)) return String(v);
   for (let p = 1; p < 17; p++) {
@@ -149,8 +194,7 @@ export function summarizeTensor(t: Tensor, limit = 10): TensorSummary {
     t.dtype.kind === "int" ||
     t.dtype.kind === "uint" ||
     t.dtype.kind === "quantized";
-  if (!real || n === 0 || t.dtype.name.startsWith("float8") || /int[24]$/.test(t.dtype.name))
-    return { elements: n, first };
+  if (!real || n === 0 || /int[24]$/.test(t.dtype.name)) return { elements: n, first };
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   let sum = 0;

@@ -19,7 +19,7 @@ import {
   type VerifyFailure,
   type VerifyResult,
 } from "../checkpoint/types.js";
-import { type DTypeInfo, dtypeFromEnum, isFixedSize } from "../dtypes.js";
+import { type DTypeInfo, dtypeOfEntry, isFixedSize } from "../dtypes.js";
 import {
   ChecksumMismatchError,
   CorruptCheckpointError,
@@ -297,6 +297,7 @@ export class BundleReader implements CheckpointReader {
         key,
       });
     }
+    if (dtype.kind === "unknown") throw unknownDtype(dtype, metaFilename(this.path), key);
     if (dtype.kind === "string" || dtype.kind === "variant") {
       if (this.header.endianness === "big") {
         throw new UnsupportedError(
@@ -479,6 +480,7 @@ export class BundleReader implements CheckpointReader {
   async #readPartitioned(full: BundleEntry): Promise<Tensor> {
     const { dtype, shape, key: name } = full;
     const file = metaFilename(this.path);
+    if (dtype.kind === "unknown") throw unknownDtype(dtype, file, name);
     if (dtype.kind === "variant" || dtype.kind === "resource") {
       throw new UnsupportedError(`partitioned ${dtype.name} tensors are not supported`, { file, key: name });
     }
@@ -596,6 +598,14 @@ export class BundleReader implements CheckpointReader {
   }
 }
 
+/** The error for reading the values of a tensor whose dtype enum value tfckpt does not know. */
+function unknownDtype(dtype: DTypeInfo, file: string, key: string): UnsupportedError {
+  return new UnsupportedError(
+    `dtype enum value ${dtype.enumValue} is unknown to tfckpt (a newer TensorFlow's dtype?): the tensor is listed but its values cannot be read`,
+    { file, key },
+  );
+}
+
 function checkHeader(h: BundleHeader, file: string, offset: number): BundleHeader {
   if (h.numShards < 1 || h.numShards > MAX_SHARDS) {
     throw new CorruptCheckpointError(`bundle header has num_shards ${h.numShards}`, {
@@ -622,7 +632,7 @@ function makeEntry(
 ): BundleEntry {
   const loc = { file, key, offset };
   const proto = decodeBundleEntry(value, loc);
-  const dtype = dtypeFromEnum(proto.dtype, loc);
+  const dtype = dtypeOfEntry(proto.dtype, loc);
   if (proto.shape.unknownRank) throw new CorruptCheckpointError("invalid tensor shape: unknown rank", loc);
   const shape = proto.shape.dims;
   const elements = numElements(shape, loc);

@@ -19,7 +19,7 @@ import {
   type VerifyFailure,
   type VerifyResult,
 } from "../checkpoint/types.js";
-import { type DTypeInfo, dtypeFromEnum } from "../dtypes.js";
+import { type DTypeInfo, dtypeOfEntry } from "../dtypes.js";
 import { CorruptCheckpointError, LimitExceededError, NotFoundError, UnsupportedError } from "../errors.js";
 import { type ObjectGraph, parseObjectGraph } from "../graph/object-graph.js";
 import { type ByteSource, FileSource } from "../io/byte-source.js";
@@ -121,7 +121,7 @@ export class V1Reader implements CheckpointReader {
         }
         for (const t of meta.tensors) {
           const loc = { file, key: t.name };
-          const dtype = dtypeFromEnum(t.type, loc);
+          const dtype = dtypeOfEntry(t.type, loc);
           if (t.shape.unknownRank)
             throw new CorruptCheckpointError("invalid tensor shape: unknown rank", loc);
           const shape = t.shape.dims;
