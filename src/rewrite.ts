@@ -10,6 +10,8 @@ import { BundleWriter } from "./bundle/writer.js";
 import { openCheckpoint } from "./checkpoint/open.js";
 import type { ProgressFn } from "./checkpoint/types.js";
 import { UnsupportedError, UsageError } from "./errors.js";
+import { fixedByteSize, sliceExtents } from "./tensor.js";
+import { V1Reader } from "./v1/reader.js";
 
 /** Options of {@link rewriteCheckpoint}. */
 export interface RewriteOptions {
@@ -17,7 +19,10 @@ export interface RewriteOptions {
   readonly shards?: number;
   /** Start a new shard before a tensor that would take a shard past this many bytes. */
   readonly maxShardBytes?: number;
-  /** Write partitioned tensors as one whole tensor each instead of slices. Default false. */
+  /**
+   * Write partitioned tensors (V2 slices, or V1 slices of a V1 source) as one whole tensor each
+   * instead of slices. Default false: slices are kept as slices.
+   */
   readonly mergeSlices?: boolean;
   /** Replace an existing checkpoint at the destination. Default false. */
   readonly force?: boolean;
@@ -163,6 +168,25 @@ export async function rewriteCheckpoint(
       }
     } else {
       for (const v of reader.list()) {
+        // A V1 partitioned variable stays partitioned (each V1 slice a V2 slice) unless merging is asked.
+        if (v.slices !== undefined && !options.mergeSlices && reader instanceof V1Reader) {
+          const full = v;
+          full.slices?.forEach((slice, i) => {
+            const { lengths } = sliceExtents(slice, full.shape);
+            items.push({
+              size: fixedByteSize(full.dtype, lengths) ?? 0,
+              sourceShard: 0,
+              write: async (w, shard) => {
+                const t = await reader.readSlice(full.name, i);
+                if (t.kind === "fixed")
+                  await w.addSlice(full.name, full.shape, slice, t.dtype, t.data, { shard });
+                else if (t.kind === "string")
+                  await w.addStringSlice(full.name, full.shape, slice, t.dtype, t.strings, { shard });
+              },
+            });
+          });
+          continue;
+        }
         items.push({
           size: v.bytes,
           sourceShard: 0,

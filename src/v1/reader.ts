@@ -193,6 +193,23 @@ export class V1Reader implements CheckpointReader {
     return sliceValues(data.data, t.dtype, count, loc);
   }
 
+  /**
+   * Reads stored slice `index` of `name` (`VariableInfo.slices[index]`) as a tensor of the
+   * slice's shape, as `TensorSliceReader` holds it.
+   * @throws NotFoundError for an unknown name or slice index; the errors of {@link readTensor}
+   */
+  async readSlice(name: string, index: number): Promise<Tensor> {
+    const t = this.#tensors.get(name);
+    const s = t?.slices[index];
+    if (t === undefined || s === undefined)
+      throw new NotFoundError(`slice ${index} of key ${name} not found in checkpoint`, { file: this.path });
+    const { lengths } = sliceExtents(s.slice, t.shape, { file: s.table.source.name, key: name });
+    const values = await this.#readSlice(t, s, numElements(lengths));
+    return "strings" in values
+      ? { kind: "string", dtype: t.dtype, shape: lengths, strings: values.strings }
+      : { kind: "fixed", dtype: t.dtype, shape: lengths, data: values.bytes };
+  }
+
   async readTensor(name: string): Promise<Tensor> {
     const t = this.#tensors.get(name);
     if (t === undefined) throw new NotFoundError(`key ${name} not found in checkpoint`, { file: this.path });
