@@ -35,7 +35,7 @@ import {
   sliceExtents,
   type Tensor,
 } from "../tensor.js";
-import { sliceValues } from "./values.js";
+import { rawFloatValues, sliceValues } from "./values.js";
 
 /** `TF_CHECKPOINT_VERSION` of the reader (tensorflow/core/public/version.h). */
 const CHECKPOINT_VERSION = 1;
@@ -190,7 +190,7 @@ export class V1Reader implements CheckpointReader {
     if (data === undefined || data.name !== t.name) {
       throw new CorruptCheckpointError(`data entry does not hold ${JSON.stringify(t.name)}`, loc);
     }
-    return sliceValues(data.data, t.dtype, count, loc);
+    return sliceValues(data.data, rawFloatValues(value, loc), t.dtype, count, loc);
   }
 
   /**
