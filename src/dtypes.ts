@@ -138,3 +138,11 @@ export function dtypeFromName(name: string): DTypeInfo {
 export function isFixedSize(d: DTypeInfo): d is DTypeInfo & { readonly itemSize: number } {
   return d.itemSize !== undefined;
 }
+
+/**
+ * The name TF's C++ `DataTypeString` gives a dtype, as restore errors print it: the enum name
+ * without `DT_`, lower-cased (`float`, `double`, `half`, `int64`, `bfloat16`).
+ */
+export function tfDtypeString(d: DTypeInfo): string {
+  return d.protoName.replace(/^DT_/, "").toLowerCase();
+}

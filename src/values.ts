@@ -53,7 +53,7 @@ function decodeMiniFloat(f: MiniFloat, byte: number): number {
 
 /**
  * Element `i` of a little-endian real-valued tensor as a number (bigint for 64-bit integers;
- * bool as 0/1; float8/int4/int2 variants as their raw byte). Complex dtypes are not real-valued:
+ * bool as 0/1; float8/float4 decoded as `ml_dtypes` does; int4/int2 sign-extended from the low bits). Complex dtypes are not real-valued:
  * use {@link elementAt}.
  */
 export function realAt(dtype: DTypeInfo, view: DataView, i: number): number | bigint {
@@ -86,10 +86,19 @@ export function realAt(dtype: DTypeInfo, view: DataView, i: number): number | bi
       return view.getBigUint64(i * 8, true);
     case "bool":
       return view.getUint8(i) !== 0 ? 1 : 0;
+    // One element per byte, in the low bits; TF does not sign-extend them on disk (-8 is 0x08).
+    case "int4":
+      return ((view.getUint8(i) & 0x0f) << 28) >> 28;
+    case "uint4":
+      return view.getUint8(i) & 0x0f;
+    case "int2":
+      return ((view.getUint8(i) & 0x03) << 30) >> 30;
+    case "uint2":
+      return view.getUint8(i) & 0x03;
     default: {
       const mini = MINIFLOATS[dtype.name];
       if (mini !== undefined) return decodeMiniFloat(mini, view.getUint8(i));
-      // uint8, quint8 and the int4 / int2 kinds: the raw byte.
+      // uint8, quint8: the byte.
       return view.getUint8(i);
     }
   }
@@ -146,9 +155,9 @@ export interface TensorSummary {
   readonly elements: number;
   /** The first `limit` elements, as printable text. */
   readonly first: readonly string[];
-  /** Numeric summary over real-valued dtypes (NaNs excluded). */
-  readonly min?: number;
-  readonly max?: number;
+  /** Numeric summary over real-valued dtypes (NaNs excluded); bigint for int64/uint64, exact. */
+  readonly min?: number | bigint;
+  readonly max?: number | bigint;
   readonly mean?: number;
 }
 
@@ -194,7 +203,20 @@ export function summarizeTensor(t: Tensor, limit = 10): TensorSummary {
     t.dtype.kind === "int" ||
     t.dtype.kind === "uint" ||
     t.dtype.kind === "quantized";
-  if (!real || n === 0 || /int[24]$/.test(t.dtype.name)) return { elements: n, first };
+  if (!real || n === 0) return { elements: n, first };
+  if (t.dtype.itemSize === 8 && (t.dtype.kind === "int" || t.dtype.kind === "uint")) {
+    // int64 / uint64: exact min and max (a double cannot hold 2^63 - 1).
+    let lo = elementAt(t.dtype, view, 0) as bigint;
+    let hi = lo;
+    let total = 0n;
+    for (let i = 0; i < n; i++) {
+      const v = elementAt(t.dtype, view, i) as bigint;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      total += v;
+    }
+    return { elements: n, first, min: lo, max: hi, mean: Number(total) / n };
+  }
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   let sum = 0;
