@@ -1,5 +1,6 @@
 // V1 → V2 rewrite of a TF1 V1 Saver file with a partitioned variable (fixed_size_partitioner(2)):
 // the V1 slices stay V2 slices unless --merge-slices asks for one whole tensor.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BundleReader } from "../../src/bundle/reader.js";
@@ -43,6 +44,14 @@ describe("V1 → V2 rewrite of a partitioned variable", () => {
     expect(got.stored).toEqual(["c 2", "w [slice 0,2:0,3] 2x3", "w [slice 2,2:0,3] 2x3"]);
     expect(got.w).toEqual(W);
     expect(got.failures).toEqual([]);
+  });
+
+  it("writes what TF's own V2 Saver writes for the same graph, byte for byte", async () => {
+    const dst = join(work, "as-tf", "model.ckpt");
+    await rewriteCheckpoint(src, dst);
+    const tfV2 = tf221("v1-partitioned", "model-v2.ckpt");
+    for (const f of [".index", ".data-00000-of-00001"])
+      expect(Buffer.compare(readFileSync(dst + f), readFileSync(tfV2 + f)), f).toBe(0);
   });
 
   it("merges them into one whole tensor with mergeSlices", async () => {
