@@ -110,16 +110,21 @@ export function elementAt(dtype: DTypeInfo, view: DataView, i: number): number |
     case "bool":
       return view.getUint8(i) !== 0;
     case "complex64":
-      return `${view.getFloat32(i * 8, true)}${sign(view.getFloat32(i * 8 + 4, true))}j`;
+      return `${num(view.getFloat32(i * 8, true))}${sign(view.getFloat32(i * 8 + 4, true))}j`;
     case "complex128":
-      return `${view.getFloat64(i * 16, true)}${sign(view.getFloat64(i * 16 + 8, true))}j`;
+      return `${num(view.getFloat64(i * 16, true))}${sign(view.getFloat64(i * 16 + 8, true))}j`;
     default:
       return realAt(dtype, view, i);
   }
 }
 
+/** A number as text, −0 as `-0` (template strings print it as `0`). */
+function num(v: number): string {
+  return Object.is(v, -0) ? "-0" : `${v}`;
+}
+
 function sign(v: number): string {
-  return v < 0 || Object.is(v, -0) ? `${v}` : `+${v}`;
+  return v < 0 || Object.is(v, -0) ? num(v) : `+${v}`;
 }
 
 /** Rounds to the nearest bfloat16 (round-to-nearest-even on the float32 bits). */

@@ -73,6 +73,12 @@ describe("decoding", () => {
     });
   });
 
+  it("−0 prints as -0 in complex parts too", () => {
+    const data = new Uint8Array(new Float32Array([-0, -0, 1.5, 0]).buffer);
+    const t: FixedTensor = { kind: "fixed", dtype: dtypeFromName("complex64"), shape: [2], data };
+    expect(summarizeTensor(t).first).toEqual(["-0-0j", "1.5+0j"]);
+  });
+
   it("−0 prints as -0", async () => {
     const r = await BundleReader.open(prefix);
     try {
