@@ -16,8 +16,9 @@ export type DTypeKind =
   | "complex" // (real, imaginary) pairs
   | "quantized" // same bytes as the underlying integer
   | "string" // varint lengths + checksum + bytes (tensor_bundle.cc WriteStringTensor)
-  | "variant" // not supported by tfckpt
-  | "resource"; // never saved by TensorFlow
+  | "variant" // opaque: framing and CRCs checked, bytes copied as they are (bundle/variants.ts)
+  | "resource" // never saved by TensorFlow
+  | "unknown"; // an enum value tfckpt does not know: listed, its values refused
 
 /** One row of the dtype table. */
 export interface DTypeInfo {
@@ -67,6 +68,8 @@ const rows = [
   [30, "uint4", "DT_UINT4", 1, "uint", 1],
   [31, "int2", "DT_INT2", 1, "int", 1],
   [32, "uint2", "DT_UINT2", 1, "uint", 1],
+  // One element per byte (low 4 bits), as TF 2.21 saves ml_dtypes.float4_e2m1fn arrays.
+  [33, "float4_e2m1fn", "DT_FLOAT4_E2M1FN", 1, "float", 1],
 ] as const satisfies ReadonlyArray<readonly [number, string, string, number | undefined, DTypeKind, number]>;
 
 /** A dtype's Python name (`float32`, `bfloat16`, …). */
@@ -101,6 +104,26 @@ export function dtypeFromEnum(v: number, loc: ErrorLocation = {}): DTypeInfo {
 }
 
 /**
+ * The dtype of a stored entry: as {@link dtypeFromEnum}, except that an enum value tfckpt does not
+ * know (a newer TF's dtype) gives a placeholder of kind `unknown` (name `unknown_N`, no element
+ * size), so the checkpoint still opens and lists; reading such a tensor's values is refused.
+ * @throws UnsupportedError for 0 (`DT_INVALID`)
+ */
+export function dtypeOfEntry(v: number, loc: ErrorLocation = {}): DTypeInfo {
+  const d = DTYPES.get(v);
+  if (d !== undefined) return d;
+  if (!Number.isSafeInteger(v) || v <= 0) return dtypeFromEnum(v, loc);
+  return {
+    enumValue: v,
+    name: `unknown_${v}`,
+    protoName: `DT_UNKNOWN_${v}`,
+    itemSize: undefined,
+    kind: "unknown",
+    swapUnit: 1,
+  };
+}
+
+/**
  * The dtype named `name`: a Python name (`float32`, `float16`), an alias (`half`, `float`,
  * `double`) or a proto name (`DT_FLOAT`).
  * @throws UnsupportedError for an unknown name.
@@ -111,7 +134,15 @@ export function dtypeFromName(name: string): DTypeInfo {
   return d;
 }
 
-/** True for dtypes whose bytes are a fixed-size array (everything but string/variant/resource). */
+/** True for dtypes whose bytes are a fixed-size array (everything but string/variant/resource/unknown). */
 export function isFixedSize(d: DTypeInfo): d is DTypeInfo & { readonly itemSize: number } {
   return d.itemSize !== undefined;
+}
+
+/**
+ * The name TF's C++ `DataTypeString` gives a dtype, as restore errors print it: the enum name
+ * without `DT_`, lower-cased (`float`, `double`, `half`, `int64`, `bfloat16`).
+ */
+export function tfDtypeString(d: DTypeInfo): string {
+  return d.protoName.replace(/^DT_/, "").toLowerCase();
 }

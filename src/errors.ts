@@ -12,7 +12,7 @@ export type ErrorCode =
   | "truncated" // a read past the end of a file
   | "checksum" // a masked CRC32C that does not match
   | "not-found" // a file, checkpoint or key that does not exist
-  | "unsupported" // a valid feature tfckpt does not handle (resource/variant tensors, big-endian strings, …)
+  | "unsupported" // a valid feature tfckpt does not handle (resource tensors, big-endian strings and variants, …)
   | "limit" // a declared size beyond one of tfckpt's named caps
   | "usage" // bad arguments or options
   | "output-exists" // an output that would be overwritten without `force`

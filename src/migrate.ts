@@ -19,7 +19,7 @@ import type { CheckpointReader } from "./checkpoint/types.js";
 import { dtypeFromName } from "./dtypes.js";
 import { loadTarget } from "./graph/load.js";
 import { type TargetAttribute, type TargetGraph, withCheckpointValues } from "./graph/target.js";
-import { type AttributeValue, writeObjectCheckpoint } from "./graph/write.js";
+import { type AttributeValue, attributeValue, writeObjectCheckpoint } from "./graph/write.js";
 import { checkOutputPaths } from "./io/atomic.js";
 import { type AssignmentMap, loadAssignmentMap, parseAssignmentMap } from "./mapping/document.js";
 import { type Assignment, resolveAssignments } from "./mapping/resolve.js";
@@ -77,8 +77,7 @@ function constant(value: number, t: TargetAttribute): FixedTensor {
 async function whole(reader: CheckpointReader, name: string): Promise<AttributeValue> {
   const stream = reader instanceof BundleReader ? reader.streamWhole(name) : undefined;
   if (stream !== undefined) return { kind: "fixed", data: stream };
-  const x = await reader.readTensor(name);
-  return x.kind === "string" ? { kind: "string", strings: x.strings } : { kind: "fixed", data: x.data };
+  return attributeValue(await reader.readTensor(name));
 }
 
 async function valueFor(
@@ -106,7 +105,7 @@ async function valueFor(
       const inputs: FixedTensor[] = [];
       for (const n of names) {
         const x = await source.readTensor(n);
-        if (x.kind !== "fixed") throw new Error(`${n}: string tensors cannot be transformed`);
+        if (x.kind !== "fixed") throw new Error(`${n}: ${x.dtype.name} tensors cannot be transformed`);
         inputs.push(x);
       }
       let x: FixedTensor =

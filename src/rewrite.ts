@@ -9,7 +9,9 @@ import { BundleReader } from "./bundle/reader.js";
 import { BundleWriter } from "./bundle/writer.js";
 import { openCheckpoint } from "./checkpoint/open.js";
 import type { ProgressFn } from "./checkpoint/types.js";
-import { UsageError } from "./errors.js";
+import { UnsupportedError, UsageError } from "./errors.js";
+import { fixedByteSize, sliceExtents } from "./tensor.js";
+import { V1Reader } from "./v1/reader.js";
 
 /** Options of {@link rewriteCheckpoint}. */
 export interface RewriteOptions {
@@ -17,7 +19,10 @@ export interface RewriteOptions {
   readonly shards?: number;
   /** Start a new shard before a tensor that would take a shard past this many bytes. */
   readonly maxShardBytes?: number;
-  /** Write partitioned tensors as one whole tensor each instead of slices. Default false. */
+  /**
+   * Write partitioned tensors (V2 slices, or V1 slices of a V1 source) as one whole tensor each
+   * instead of slices. Default false: slices are kept as slices.
+   */
   readonly mergeSlices?: boolean;
   /** Replace an existing checkpoint at the destination. Default false. */
   readonly force?: boolean;
@@ -117,29 +122,37 @@ export async function rewriteCheckpoint(
               size: full.bytes,
               sourceShard,
               write: async (w, shard) => {
-                const t = await reader.readTensor(fullName);
-                if (t.kind === "fixed") await w.add(fullName, t.dtype, t.shape, t.data, { shard });
+                await w.addTensor(fullName, await reader.readTensor(fullName), { shard });
               },
             });
           } else {
             items.push({
               size: e.proto.size,
               sourceShard,
-              write: (w, shard) =>
-                w.addSlice(fullName, full.shape, slice, e.dtype, reader.streamEntry(e), { shard }),
+              write: async (w, shard) => {
+                if (e.dtype.kind !== "string") {
+                  await w.addSlice(fullName, full.shape, slice, e.dtype, reader.streamEntry(e), { shard });
+                  return;
+                }
+                // A string slice is re-encoded so its CRC follows TF's string recipe.
+                const t = await reader.readStored(e);
+                if (t.kind === "string")
+                  await w.addStringSlice(fullName, full.shape, slice, t.dtype, t.strings, { shard });
+              },
             });
           }
-        } else if (e.dtype.kind === "string") {
+        } else if (e.dtype.kind === "string" || e.dtype.kind === "variant") {
+          // Strings are re-encoded (same bytes, TF's CRC); variants are copied as they are.
           items.push({
             size: e.proto.size,
             sourceShard,
-            write: async (w, shard) => {
-              const t = await reader.readTensor(e.key);
-              if (t.kind === "string") await w.addStrings(e.key, t.dtype, t.shape, t.strings, { shard });
-            },
+            write: async (w, shard) => w.addTensor(e.key, await reader.readStored(e), { shard }),
           });
-        } else if (e.dtype.kind === "variant" || e.dtype.kind === "resource") {
-          throw new UsageError(`${e.key}: ${e.dtype.name} tensors cannot be rewritten`);
+        } else if (e.dtype.kind === "resource" || e.dtype.kind === "unknown") {
+          throw new UnsupportedError(`${e.dtype.name} tensors cannot be rewritten`, {
+            file: reader.path,
+            key: e.key,
+          });
         } else {
           items.push({
             size: e.proto.size,
@@ -155,13 +168,30 @@ export async function rewriteCheckpoint(
       }
     } else {
       for (const v of reader.list()) {
+        // A V1 partitioned variable stays partitioned (each V1 slice a V2 slice) unless merging is asked.
+        if (v.slices !== undefined && !options.mergeSlices && reader instanceof V1Reader) {
+          const full = v;
+          full.slices?.forEach((slice, i) => {
+            const { lengths } = sliceExtents(slice, full.shape);
+            items.push({
+              size: fixedByteSize(full.dtype, lengths) ?? 0,
+              sourceShard: 0,
+              write: async (w, shard) => {
+                const t = await reader.readSlice(full.name, i);
+                if (t.kind === "fixed")
+                  await w.addSlice(full.name, full.shape, slice, t.dtype, t.data, { shard });
+                else if (t.kind === "string")
+                  await w.addStringSlice(full.name, full.shape, slice, t.dtype, t.strings, { shard });
+              },
+            });
+          });
+          continue;
+        }
         items.push({
           size: v.bytes,
           sourceShard: 0,
           write: async (w, shard) => {
-            const t = await reader.readTensor(v.name);
-            if (t.kind === "string") await w.addStrings(v.name, t.dtype, t.shape, t.strings, { shard });
-            else await w.add(v.name, t.dtype, t.shape, t.data, { shard });
+            await w.addTensor(v.name, await reader.readTensor(v.name), { shard });
           },
         });
       }

@@ -27,8 +27,25 @@ export interface StringTensor {
   readonly strings: readonly Uint8Array[];
 }
 
+/**
+ * A `variant` tensor, kept opaque (tfckpt does not interpret `VariantTensorDataProto`s): the
+ * entry's stored bytes and masked CRC exactly as in the bundle, so it can be copied as it is,
+ * and a view of each element's serialized proto (see `bundle/variants.ts`).
+ */
+export interface OpaqueTensor {
+  readonly kind: "opaque";
+  readonly dtype: DTypeInfo;
+  readonly shape: readonly number[];
+  /** The entry's stored bytes (`BundleEntryProto.size` of them). */
+  readonly bytes: Uint8Array;
+  /** The entry's masked `crc32c`, already checked against `bytes`. */
+  readonly crc32c: number;
+  /** One serialized `VariantTensorDataProto` per element, row-major (views into `bytes`). */
+  readonly elements: readonly Uint8Array[];
+}
+
 /** A tensor's values. */
-export type Tensor = FixedTensor | StringTensor;
+export type Tensor = FixedTensor | StringTensor | OpaqueTensor;
 
 /**
  * Element count of `shape`, checked: rank ≤ {@link MAX_TENSOR_RANK}, dims ≥ 0, product ≤ 2^53 − 1.
@@ -101,6 +118,51 @@ export function formatSlice(slice: SliceProto): string {
 }
 
 /**
+ * Walks a row-major slice of extents `starts`/`lengths` inside a full row-major tensor of
+ * `shape`, one innermost run at a time: `run(dstElement, srcElement, count)` says that `count`
+ * consecutive elements of the slice, from its element `srcElement`, land at element `dstElement`
+ * of the full tensor. Shared by byte copies ({@link copySliceInto}) and string copies.
+ */
+export function forEachSliceRun(
+  shape: readonly number[],
+  starts: readonly number[],
+  lengths: readonly number[],
+  run: (dstElement: number, srcElement: number, count: number) => void,
+): void {
+  const rank = shape.length;
+  if (rank === 0) {
+    run(0, 0, 1);
+    return;
+  }
+  if (lengths.some((l) => l === 0)) return;
+  // Strides (elements) of the full tensor.
+  const strides = new Array<number>(rank);
+  let s = 1;
+  for (let i = rank - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i] as number;
+  }
+  const row = lengths[rank - 1] as number;
+  const idx = new Array<number>(rank - 1).fill(0);
+  let srcAt = 0;
+  for (;;) {
+    let dstEl = starts[rank - 1] as number;
+    for (let i = 0; i < rank - 1; i++)
+      dstEl += ((starts[i] as number) + (idx[i] as number)) * (strides[i] as number);
+    run(dstEl, srcAt, row);
+    srcAt += row;
+    let d = rank - 2;
+    while (d >= 0) {
+      idx[d] = (idx[d] as number) + 1;
+      if ((idx[d] as number) < (lengths[d] as number)) break;
+      idx[d] = 0;
+      d--;
+    }
+    if (d < 0) return;
+  }
+}
+
+/**
  * Copies a row-major slice (`src`, shape `lengths`) into the full row-major tensor `dst` of
  * shape `shape` at offsets `starts`. `itemSize` in bytes.
  */
@@ -112,37 +174,25 @@ export function copySliceInto(
   src: Uint8Array,
   itemSize: number,
 ): void {
-  const rank = shape.length;
-  if (rank === 0) {
-    dst.set(src.subarray(0, itemSize));
-    return;
-  }
-  if (lengths.some((l) => l === 0)) return;
-  // Strides (elements) of the full tensor.
-  const strides = new Array<number>(rank);
-  let s = 1;
-  for (let i = rank - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i] as number;
-  }
-  const rowBytes = (lengths[rank - 1] as number) * itemSize;
-  const idx = new Array<number>(rank - 1).fill(0);
-  let srcAt = 0;
-  for (;;) {
-    let dstEl = starts[rank - 1] as number;
-    for (let i = 0; i < rank - 1; i++)
-      dstEl += ((starts[i] as number) + (idx[i] as number)) * (strides[i] as number);
-    dst.set(src.subarray(srcAt, srcAt + rowBytes), dstEl * itemSize);
-    srcAt += rowBytes;
-    let d = rank - 2;
-    while (d >= 0) {
-      idx[d] = (idx[d] as number) + 1;
-      if ((idx[d] as number) < (lengths[d] as number)) break;
-      idx[d] = 0;
-      d--;
-    }
-    if (d < 0) return;
-  }
+  forEachSliceRun(shape, starts, lengths, (d, s, n) =>
+    dst.set(src.subarray(s * itemSize, (s + n) * itemSize), d * itemSize),
+  );
+}
+
+/**
+ * Copies the strings of a row-major slice (`src`, shape `lengths`) into `dst`, the elements of
+ * the full row-major tensor of shape `shape`, at offsets `starts`.
+ */
+export function copyStringSliceInto(
+  dst: Uint8Array[],
+  shape: readonly number[],
+  starts: readonly number[],
+  lengths: readonly number[],
+  src: readonly Uint8Array[],
+): void {
+  forEachSliceRun(shape, starts, lengths, (d, s, n) => {
+    for (let i = 0; i < n; i++) dst[d + i] = src[s + i] as Uint8Array;
+  });
 }
 
 /** Reverses the bytes of every `unit`-byte group of `data` in place (big-endian ↔ little-endian). */

@@ -6,12 +6,54 @@
  * @module
  */
 import { f16round, getFloat16 } from "@petamoriken/float16";
+import { variantTypeName } from "./bundle/variants.js";
 import type { DTypeInfo } from "./dtypes.js";
 import type { Tensor } from "./tensor.js";
 
+/** Layout of a small float format: exponent and mantissa bits, bias, and how it spells inf/NaN. */
+interface MiniFloat {
+  readonly exp: number;
+  readonly mant: number;
+  readonly bias: number;
+  /**
+   * `ieee`: all-ones exponent is inf (mantissa 0) or NaN; `fn`: no inf, only all-ones
+   * exponent and mantissa is NaN; `fnuz`: no inf, no −0, the −0 pattern (0x80) is the one NaN;
+   * `finite`: every pattern is a number.
+   */
+  readonly special: "ieee" | "fn" | "fnuz" | "finite";
+}
+
+/**
+ * The small float dtypes, as `ml_dtypes` (which TF uses) defines them; TF stores one element
+ * per byte, in the low bits.
+ */
+const MINIFLOATS: Readonly<Record<string, MiniFloat>> = {
+  float8_e5m2: { exp: 5, mant: 2, bias: 15, special: "ieee" },
+  float8_e4m3fn: { exp: 4, mant: 3, bias: 7, special: "fn" },
+  float8_e4m3fnuz: { exp: 4, mant: 3, bias: 8, special: "fnuz" },
+  float8_e4m3b11fnuz: { exp: 4, mant: 3, bias: 11, special: "fnuz" },
+  float8_e5m2fnuz: { exp: 5, mant: 2, bias: 16, special: "fnuz" },
+  float4_e2m1fn: { exp: 2, mant: 1, bias: 1, special: "finite" },
+};
+
+/** Decodes one small float from the low `1 + exp + mant` bits of `byte`. */
+function decodeMiniFloat(f: MiniFloat, byte: number): number {
+  const bits = 1 + f.exp + f.mant;
+  const v = byte & ((1 << bits) - 1);
+  const negative = (v >> (bits - 1)) & 1;
+  const e = (v >> f.mant) & ((1 << f.exp) - 1);
+  const m = v & ((1 << f.mant) - 1);
+  const maxE = (1 << f.exp) - 1;
+  if (f.special === "fnuz" && negative === 1 && e === 0 && m === 0) return Number.NaN;
+  if (f.special === "ieee" && e === maxE) return m === 0 ? (negative ? -Infinity : Infinity) : Number.NaN;
+  if (f.special === "fn" && e === maxE && m === (1 << f.mant) - 1) return Number.NaN;
+  const magnitude = e === 0 ? m * 2 ** (1 - f.bias - f.mant) : (1 + m / (1 << f.mant)) * 2 ** (e - f.bias);
+  return negative ? -magnitude : magnitude;
+}
+
 /**
  * Element `i` of a little-endian real-valued tensor as a number (bigint for 64-bit integers;
- * bool as 0/1; float8/int4/int2 variants as their raw byte). Complex dtypes are not real-valued:
+ * bool as 0/1; float8/float4 decoded as `ml_dtypes` does; int4/int2 sign-extended from the low bits). Complex dtypes are not real-valued:
  * use {@link elementAt}.
  */
 export function realAt(dtype: DTypeInfo, view: DataView, i: number): number | bigint {
@@ -44,9 +86,21 @@ export function realAt(dtype: DTypeInfo, view: DataView, i: number): number | bi
       return view.getBigUint64(i * 8, true);
     case "bool":
       return view.getUint8(i) !== 0 ? 1 : 0;
-    default:
-      // uint8, quint8, and the float8 / int4 / int2 variants: the raw byte.
+    // One element per byte, in the low bits; TF does not sign-extend them on disk (-8 is 0x08).
+    case "int4":
+      return ((view.getUint8(i) & 0x0f) << 28) >> 28;
+    case "uint4":
+      return view.getUint8(i) & 0x0f;
+    case "int2":
+      return ((view.getUint8(i) & 0x03) << 30) >> 30;
+    case "uint2":
+      return view.getUint8(i) & 0x03;
+    default: {
+      const mini = MINIFLOATS[dtype.name];
+      if (mini !== undefined) return decodeMiniFloat(mini, view.getUint8(i));
+      // uint8, quint8: the byte.
       return view.getUint8(i);
+    }
   }
 }
 
@@ -56,16 +110,21 @@ export function elementAt(dtype: DTypeInfo, view: DataView, i: number): number |
     case "bool":
       return view.getUint8(i) !== 0;
     case "complex64":
-      return `${view.getFloat32(i * 8, true)}${sign(view.getFloat32(i * 8 + 4, true))}j`;
+      return `${num(view.getFloat32(i * 8, true))}${sign(view.getFloat32(i * 8 + 4, true))}j`;
     case "complex128":
-      return `${view.getFloat64(i * 16, true)}${sign(view.getFloat64(i * 16 + 8, true))}j`;
+      return `${num(view.getFloat64(i * 16, true))}${sign(view.getFloat64(i * 16 + 8, true))}j`;
     default:
       return realAt(dtype, view, i);
   }
 }
 
+/** A number as text, −0 as `-0` (template strings print it as `0`). */
+function num(v: number): string {
+  return Object.is(v, -0) ? "-0" : `${v}`;
+}
+
 function sign(v: number): string {
-  return v < 0 || Object.is(v, -0) ? `${v}` : `+${v}`;
+  return v < 0 || Object.is(v, -0) ? num(v) : `+${v}`;
 }
 
 /** Rounds to the nearest bfloat16 (round-to-nearest-even on the float32 bits). */
@@ -86,6 +145,7 @@ const ROUNDERS: Record<string, (v: number) => number> = {
  * float32 `0.977`, not the float64 expansion `0.9769999980926514`).
  */
 export function formatElement(dtype: DTypeInfo, v: number | bigint | boolean | string): string {
+  if (Object.is(v, -0)) return "-0"; // as numpy prints it; String(-0) is "0"
   const round = ROUNDERS[dtype.name];
   if (round === undefined || typeof v !== "number" || !Number.isFinite(v)) return String(v);
   for (let p = 1; p < 17; p++) {
@@ -100,9 +160,9 @@ export interface TensorSummary {
   readonly elements: number;
   /** The first `limit` elements, as printable text. */
   readonly first: readonly string[];
-  /** Numeric summary over real-valued dtypes (NaNs excluded). */
-  readonly min?: number;
-  readonly max?: number;
+  /** Numeric summary over real-valued dtypes (NaNs excluded); bigint for int64/uint64, exact. */
+  readonly min?: number | bigint;
+  readonly max?: number | bigint;
   readonly mean?: number;
 }
 
@@ -122,6 +182,11 @@ function printString(s: Uint8Array): string {
   }
 }
 
+/** A variant element shown opaque: `<variant TYPE_NAME, N bytes>` (type name from its proto). */
+function printOpaque(e: Uint8Array): string {
+  return `<variant ${variantTypeName(e) ?? "?"}, ${e.length} bytes>`;
+}
+
 /**
  * Summarises `t`: its first `limit` elements (all when `limit` is Infinity) and, for real
  * numbers, min / max / mean over every element.
@@ -130,6 +195,8 @@ export function summarizeTensor(t: Tensor, limit = 10): TensorSummary {
   if (t.kind === "string") {
     return { elements: t.strings.length, first: t.strings.slice(0, limit).map(printString) };
   }
+  if (t.kind === "opaque")
+    return { elements: t.elements.length, first: t.elements.slice(0, limit).map(printOpaque) };
   const itemSize = t.dtype.itemSize ?? 1;
   const n = t.data.length / itemSize;
   const view = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
@@ -141,8 +208,20 @@ export function summarizeTensor(t: Tensor, limit = 10): TensorSummary {
     t.dtype.kind === "int" ||
     t.dtype.kind === "uint" ||
     t.dtype.kind === "quantized";
-  if (!real || n === 0 || t.dtype.name.startsWith("float8") || /int[24]$/.test(t.dtype.name))
-    return { elements: n, first };
+  if (!real || n === 0) return { elements: n, first };
+  if (t.dtype.itemSize === 8 && (t.dtype.kind === "int" || t.dtype.kind === "uint")) {
+    // int64 / uint64: exact min and max (a double cannot hold 2^63 - 1).
+    let lo = elementAt(t.dtype, view, 0) as bigint;
+    let hi = lo;
+    let total = 0n;
+    for (let i = 0; i < n; i++) {
+      const v = elementAt(t.dtype, view, i) as bigint;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      total += v;
+    }
+    return { elements: n, first, min: lo, max: hi, mean: Number(total) / n };
+  }
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   let sum = 0;

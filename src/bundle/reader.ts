@@ -19,7 +19,7 @@ import {
   type VerifyFailure,
   type VerifyResult,
 } from "../checkpoint/types.js";
-import { type DTypeInfo, dtypeFromEnum, isFixedSize } from "../dtypes.js";
+import { type DTypeInfo, dtypeOfEntry, isFixedSize } from "../dtypes.js";
 import {
   ChecksumMismatchError,
   CorruptCheckpointError,
@@ -44,6 +44,7 @@ import { printableKey } from "../table/keys.js";
 import { TableReader } from "../table/reader.js";
 import {
   copySliceInto,
+  copyStringSliceInto,
   findTilingProblem,
   fixedByteSize,
   formatSlice,
@@ -56,6 +57,7 @@ import {
 import { dataFilename, metaFilename } from "./naming.js";
 import { decodeSliceKey, encodeSliceKey } from "./slice-key.js";
 import { decodeStringTensor } from "./strings.js";
+import { decodeVariantTensor } from "./variants.js";
 
 /** Reader's consumer version (`kTensorBundleVersion`). */
 const CONSUMER_VERSION = 1;
@@ -119,11 +121,20 @@ export class BundleReader implements CheckpointReader {
     this.#entries = entries;
     this.#sliceEntries = sliceEntries;
     this.objectBased = entries.has(OBJECT_GRAPH_KEY);
+    // Stored bytes of each partitioned tensor's slices (the size shown for a partitioned string).
+    const sliceBytes = new Map<string, number>();
+    for (const e of sliceEntries.values()) {
+      const full = e.slice?.fullName ?? "";
+      sliceBytes.set(full, (sliceBytes.get(full) ?? 0) + e.proto.size);
+    }
     this.#list = [...entries.values()].map((e) => ({
       name: e.key,
       dtype: e.dtype,
       shape: e.shape,
-      bytes: e.proto.slices.length > 0 ? (fixedByteSize(e.dtype, e.shape) ?? e.proto.size) : e.proto.size,
+      bytes:
+        e.proto.slices.length > 0
+          ? (fixedByteSize(e.dtype, e.shape) ?? sliceBytes.get(e.key) ?? 0)
+          : e.proto.size,
       slices: e.proto.slices.length > 0 ? e.proto.slices : undefined,
     }));
     this.#infoByName = new Map(this.#list.map((v) => [v.name, v]));
@@ -267,37 +278,59 @@ export class BundleReader implements CheckpointReader {
     const entry = this.#entries.get(name);
     if (entry === undefined)
       throw new NotFoundError(`key ${name} not found in checkpoint`, { file: metaFilename(this.path) });
-    const { dtype, shape } = entry;
-    if (dtype.kind === "variant" || dtype.kind === "resource") {
+    if (entry.proto.slices.length > 0) return this.#readPartitioned(entry);
+    return this.readStored(entry);
+  }
+
+  /**
+   * Reads and verifies the values of one entry that has data of its own (see
+   * {@link storedEntries}): a whole tensor, or one slice of a partitioned tensor with the slice's
+   * shape. Mirrors `BundleReader::GetValue` (`ReadStringTensor` for strings).
+   * Variant tensors come back opaque (stored bytes and CRC, checked as `ReadVariantTensor` does).
+   * @throws UnsupportedError for resource tensors and big-endian strings or variants;
+   *         ChecksumMismatchError, CorruptCheckpointError, LimitExceededError
+   */
+  async readStored(entry: BundleEntry): Promise<Tensor> {
+    const { dtype, shape, key } = entry;
+    if (dtype.kind === "resource") {
       throw new UnsupportedError(`${dtype.name} tensors are not supported`, {
         file: metaFilename(this.path),
-        key: name,
+        key,
       });
     }
-    if (entry.proto.slices.length > 0) return this.#readPartitioned(entry);
-    if (dtype.kind === "string") {
+    if (dtype.kind === "unknown") throw unknownDtype(dtype, metaFilename(this.path), key);
+    if (dtype.kind === "string" || dtype.kind === "variant") {
       if (this.header.endianness === "big") {
         throw new UnsupportedError(
-          "big-endian string tensors are not supported (their length checksums are byte-swapped)",
-          {
-            file: metaFilename(this.path),
-            key: name,
-          },
+          dtype.kind === "string"
+            ? "big-endian string tensors are not supported (their length checksums are byte-swapped)"
+            : "big-endian variant tensors are not supported (TF: byte swapping is unimplemented for them)",
+          { file: metaFilename(this.path), key },
         );
       }
-      const { bytes, source } = await this.#readRange({ key: name, entry });
-      const count = numElements(shape);
+      if (dtype.kind === "variant") {
+        const { bytes, source } = await this.#readRange({ key, entry });
+        const elements = decodeVariantTensor(
+          bytes,
+          numElements(shape),
+          entry.proto.offset,
+          entry.proto.crc32c,
+          { file: source.name, key },
+        );
+        return { kind: "opaque", dtype, shape, bytes, crc32c: entry.proto.crc32c, elements };
+      }
+      const { bytes, source } = await this.#readRange({ key, entry });
       return {
         kind: "string",
         dtype,
         shape,
-        strings: decodeStringTensor(bytes, count, entry.proto.offset, entry.proto.crc32c, {
+        strings: decodeStringTensor(bytes, numElements(shape), entry.proto.offset, entry.proto.crc32c, {
           file: source.name,
-          key: name,
+          key,
         }),
       };
     }
-    const { bytes } = await this.#readRange({ key: name, entry }, true);
+    const { bytes } = await this.#readRange({ key, entry }, true);
     return { kind: "fixed", dtype, shape, data: bytes };
   }
 
@@ -349,8 +382,13 @@ export class BundleReader implements CheckpointReader {
       crc = crc32c(chunk, crc);
       yield chunk;
     }
-    // Strings store a CRC over lengths-as-uint32, not over the bytes: checked by decodeStringTensor.
-    if (entry.dtype.kind !== "string" && maskCrc(crc) !== entry.proto.crc32c) {
+    // Strings and variants store a CRC over lengths as integers, not over the stored bytes:
+    // checked by decodeStringTensor / decodeVariantTensor.
+    if (
+      entry.dtype.kind !== "string" &&
+      entry.dtype.kind !== "variant" &&
+      maskCrc(crc) !== entry.proto.crc32c
+    ) {
       throw new ChecksumMismatchError(
         `TensorBundle at ${this.path} shard ${entry.proto.shardId} (${entry.proto.size} bytes)`,
         entry.proto.crc32c,
@@ -431,17 +469,35 @@ export class BundleReader implements CheckpointReader {
     return pieces;
   }
 
+  /**
+   * Reassembles a partitioned tensor from its stored slices. Strings are reassembled element by
+   * element; TF's own `GetSliceValue` refuses that ("Dtype string not supported") and can only
+   * return a string slice exactly as stored, which {@link readStored} does.
+   */
   async #readPartitioned(full: BundleEntry): Promise<Tensor> {
     const { dtype, shape, key: name } = full;
     const file = metaFilename(this.path);
+    if (dtype.kind === "unknown") throw unknownDtype(dtype, file, name);
+    if (dtype.kind === "variant" || dtype.kind === "resource") {
+      throw new UnsupportedError(`partitioned ${dtype.name} tensors are not supported`, { file, key: name });
+    }
+    const pieces = this.#pieces(full);
     if (!isFixedSize(dtype)) {
-      throw new UnsupportedError(
-        `partitioned ${dtype.name} tensors are not supported (TF: "Dtype not supported")`,
-        { file, key: name },
-      );
+      const total = pieces.reduce((a, p) => a + p.entry.proto.size, 0);
+      if (total > MAX_MATERIALIZED_TENSOR_BYTES) {
+        throw new LimitExceededError(
+          `partitioned tensor of ${total} bytes exceeds MAX_MATERIALIZED_TENSOR_BYTES`,
+          { file, key: name },
+        );
+      }
+      const strings = new Array<Uint8Array>(numElements(shape));
+      for (const p of pieces) {
+        const t = await this.readStored(p.entry);
+        if (t.kind === "string") copyStringSliceInto(strings, shape, p.ext.starts, p.ext.lengths, t.strings);
+      }
+      return { kind: "string", dtype, shape, strings };
     }
     const total = fixedByteSize(dtype, shape, { file, key: name }) as number;
-    const pieces = this.#pieces(full);
     if (total > MAX_MATERIALIZED_TENSOR_BYTES) {
       throw new LimitExceededError(
         `partitioned tensor of ${total} bytes exceeds MAX_MATERIALIZED_TENSOR_BYTES`,
@@ -469,7 +525,7 @@ export class BundleReader implements CheckpointReader {
         } catch (e) {
           failures.push(toFailure(e, entry.key));
         }
-      } else if (entry.dtype.kind !== "variant" && entry.dtype.kind !== "resource") {
+      } else if (entry.dtype.kind !== "resource") {
         ranges.push({ key: entry.key, entry });
       }
     }
@@ -480,7 +536,9 @@ export class BundleReader implements CheckpointReader {
     let okBytes = 0;
     for (const range of ranges) {
       try {
-        if (range.entry.dtype.kind === "string") {
+        if (range.entry.dtype.kind === "variant") {
+          await this.readStored(range.entry);
+        } else if (range.entry.dtype.kind === "string") {
           const { bytes, source } = await this.#readRange(range);
           decodeStringTensor(
             bytes,
@@ -537,6 +595,14 @@ export class BundleReader implements CheckpointReader {
   }
 }
 
+/** The error for reading the values of a tensor whose dtype enum value tfckpt does not know. */
+function unknownDtype(dtype: DTypeInfo, file: string, key: string): UnsupportedError {
+  return new UnsupportedError(
+    `dtype enum value ${dtype.enumValue} is unknown to tfckpt (a newer TensorFlow's dtype?): the tensor is listed but its values cannot be read`,
+    { file, key },
+  );
+}
+
 function checkHeader(h: BundleHeader, file: string, offset: number): BundleHeader {
   if (h.numShards < 1 || h.numShards > MAX_SHARDS) {
     throw new CorruptCheckpointError(`bundle header has num_shards ${h.numShards}`, {
@@ -563,7 +629,7 @@ function makeEntry(
 ): BundleEntry {
   const loc = { file, key, offset };
   const proto = decodeBundleEntry(value, loc);
-  const dtype = dtypeFromEnum(proto.dtype, loc);
+  const dtype = dtypeOfEntry(proto.dtype, loc);
   if (proto.shape.unknownRank) throw new CorruptCheckpointError("invalid tensor shape: unknown rank", loc);
   const shape = proto.shape.dims;
   const elements = numElements(shape, loc);

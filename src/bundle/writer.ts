@@ -23,10 +23,11 @@ import {
 } from "../proto/index.js";
 import { compareBytes } from "../table/keys.js";
 import { TableWriter } from "../table/writer.js";
-import { fixedByteSize, numElements } from "../tensor.js";
+import { fixedByteSize, numElements, type Tensor } from "../tensor.js";
 import { dataFilename, metaFilename } from "./naming.js";
 import { encodeSliceKey } from "./slice-key.js";
 import { encodeStringTensor } from "./strings.js";
+import { decodeVariantTensor } from "./variants.js";
 
 /** Options of {@link BundleWriter.create}. */
 export interface BundleWriterOptions {
@@ -183,7 +184,7 @@ export class BundleWriter {
     options: AddOptions = {},
   ): Promise<void> {
     if (dtype.itemSize === undefined)
-      throw new UsageError(`${name}: use addStrings for ${dtype.name} tensors`);
+      throw new UsageError(`${name}: use addStrings or addOpaque for ${dtype.name} tensors`);
     await this.#append(utf8.encode(name), name, dtype, shape, data, options);
   }
 
@@ -202,9 +203,38 @@ export class BundleWriter {
   }
 
   /**
-   * Adds one slice of a partitioned tensor (`BundleWriter::AddSlice`): the slice's bytes under
-   * its encoded slice key, and `slice` appended to the full-name entry (dtype, full shape, slices).
-   * A slice covering the whole tensor is added as an ordinary tensor, as TF does.
+   * Adds a `variant` tensor as it is: `bytes` and the masked `crc` exactly as another bundle
+   * stored them (the `WriteVariantTensor` framing is inside the bytes, and its CRC is not a CRC of
+   * the bytes, so both are copied). The framing and checksums are checked first.
+   * @throws UsageError for a non-variant dtype or a duplicate name; ChecksumMismatchError or
+   *         CorruptCheckpointError when `bytes` and `crc` do not hold `shape`'s elements
+   */
+  async addOpaque(
+    name: string,
+    dtype: DTypeInfo,
+    shape: readonly number[],
+    bytes: Uint8Array,
+    crc: number,
+    options: AddOptions = {},
+  ): Promise<void> {
+    if (dtype.kind !== "variant") throw new UsageError(`${name}: addOpaque is for variant tensors only`);
+    decodeVariantTensor(bytes, numElements(shape), 0, crc, { key: name });
+    await this.#append(utf8.encode(name), name, dtype, shape, bytes, options, crc);
+  }
+
+  /** Adds any whole tensor read by a reader: {@link add}, {@link addStrings} or {@link addOpaque} by kind. */
+  async addTensor(name: string, t: Tensor, options: AddOptions = {}): Promise<void> {
+    if (t.kind === "fixed") await this.add(name, t.dtype, t.shape, t.data, options);
+    else if (t.kind === "string") await this.addStrings(name, t.dtype, t.shape, t.strings, options);
+    else await this.addOpaque(name, t.dtype, t.shape, t.bytes, t.crc32c, options);
+  }
+
+  /**
+   * Adds one slice of a fixed-size partitioned tensor (`BundleWriter::AddSlice`): the slice's
+   * bytes under its encoded slice key, and `slice` appended to the full-name entry (dtype, full
+   * shape, slices). A slice covering the whole tensor is added as an ordinary tensor, as TF does.
+   * @throws UsageError for a string dtype (use {@link addStringSlice}), a duplicate slice, or
+   *         slices that disagree on dtype or full shape
    */
   async addSlice(
     fullName: string,
@@ -214,9 +244,54 @@ export class BundleWriter {
     data: Uint8Array | AsyncIterable<Uint8Array>,
     options: AddOptions = {},
   ): Promise<void> {
+    if (dtype.itemSize === undefined)
+      throw new UsageError(`${fullName}: use addStringSlice for ${dtype.name} slices`);
+    await this.#addSliceWith(fullName, fullShape, slice, dtype, options, {
+      whole: () => this.add(fullName, dtype, fullShape, data, options),
+      slice: (key, label, lengths) => this.#append(key, label, dtype, lengths, data, options),
+    });
+  }
+
+  /**
+   * Adds one slice of a partitioned `string` tensor: `strings` (the slice's elements, row-major)
+   * stored as `WriteStringTensor` stores any string tensor, with the same checksum recipe (a
+   * CRC over the lengths as uint32/uint64, the length checksum and the bytes; not a CRC of the
+   * stored bytes), as `BundleWriter::AddSlice` does through `Add`.
+   * @throws UsageError as {@link addSlice}, or when the string count disagrees with the slice
+   */
+  async addStringSlice(
+    fullName: string,
+    fullShape: readonly number[],
+    slice: SliceProto,
+    dtype: DTypeInfo,
+    strings: readonly Uint8Array[],
+    options: AddOptions = {},
+  ): Promise<void> {
+    await this.#addSliceWith(fullName, fullShape, slice, dtype, options, {
+      whole: () => this.addStrings(fullName, dtype, fullShape, strings, options),
+      slice: async (key, label, lengths) => {
+        if (strings.length !== numElements(lengths))
+          throw new UsageError(`${label}: ${strings.length} strings for shape [${lengths.join(", ")}]`);
+        const { bytes, crc32c: crc } = encodeStringTensor(strings);
+        await this.#append(key, label, dtype, lengths, bytes, options, crc);
+      },
+    });
+  }
+
+  async #addSliceWith(
+    fullName: string,
+    fullShape: readonly number[],
+    slice: SliceProto,
+    dtype: DTypeInfo,
+    options: AddOptions,
+    write: {
+      whole: () => Promise<void>;
+      slice: (key: Uint8Array, label: string, lengths: number[]) => Promise<void>;
+    },
+  ): Promise<void> {
     const lengths = slice.map((e, i) => (e.length < 0 ? (fullShape[i] as number) - e.start : e.length));
     if (slice.every((e, i) => e.start === 0 && (e.length < 0 || e.length === fullShape[i]))) {
-      await this.add(fullName, dtype, fullShape, data, options);
+      await write.whole();
       return;
     }
     const fullKey = utf8.encode(fullName);
@@ -231,16 +306,22 @@ export class BundleWriter {
     ) {
       throw new UsageError(`${fullName}: slices disagree on dtype or full shape`);
     }
-    await this.#append(encodeSliceKey(fullName, slice), `${fullName} slice`, dtype, lengths, data, options);
-    const proto: BundleEntryProto = existing?.proto ?? {
-      dtype: dtype.enumValue,
-      shape: { dims: [...fullShape], unknownRank: false },
-      shardId: 0,
-      offset: 0,
-      size: 0,
-      crc32c: 0,
-      slices: [],
-    };
+    await write.slice(encodeSliceKey(fullName, slice), `${fullName} slice`, lengths);
+    // The full entry names the first shard holding one of its slices, as MergeV2Checkpoints
+    // leaves it (each per-shard bundle's full entry takes its shard's id; the first one merged wins).
+    const { id } = this.#shard(options);
+    const proto: BundleEntryProto =
+      existing === undefined
+        ? {
+            dtype: dtype.enumValue,
+            shape: { dims: [...fullShape], unknownRank: false },
+            shardId: id,
+            offset: 0,
+            size: 0,
+            crc32c: 0,
+            slices: [],
+          }
+        : { ...existing.proto, shardId: Math.min(existing.proto.shardId, id) };
     proto.slices.push(slice);
     this.#entries.set(k, { key: fullKey, proto });
   }

@@ -66,7 +66,7 @@ export interface CheckpointReader {
   /**
    * Reads and verifies one whole tensor (partitioned ones reassembled).
    * @throws NotFoundError for an unknown name; CorruptCheckpointError, ChecksumMismatchError,
-   *         TruncatedFileError, UnsupportedError (variant/resource), LimitExceededError
+   *         TruncatedFileError, UnsupportedError (resource), LimitExceededError; variant tensors come back opaque
    */
   readTensor(name: string): Promise<Tensor>;
   /** Reads every byte and checks every checksum; never throws for bad data, reports it. */

@@ -8,7 +8,7 @@
  * @module
  */
 import { type CheckpointReader, OBJECT_GRAPH_KEY } from "../checkpoint/types.js";
-import { attributeKey, objectPathToString, slotVariablePath } from "./keys.js";
+import { attributeKey, attributeTensorKeys, objectPathToString, slotVariablePath } from "./keys.js";
 import { breadthFirstPaths, type ObjectGraph, prettyNames } from "./object-graph.js";
 import { withCheckpointValues } from "./target.js";
 
@@ -32,6 +32,7 @@ export function checkConsistency(graph: ObjectGraph, reader: CheckpointReader): 
   const names = prettyNames(graph);
   const paths = breadthFirstPaths(graph);
   const referenced = new Set<string>([OBJECT_GRAPH_KEY]);
+  const allKeys = reader.list().map((v) => v.name);
   const slotOf = new Map<number, { opt: number; orig: number; slot: string }>();
   graph.nodes.forEach((n, i) => {
     for (const s of n.slotVariables)
@@ -39,8 +40,10 @@ export function checkConsistency(graph: ObjectGraph, reader: CheckpointReader): 
   });
   graph.nodes.forEach((node, id) => {
     for (const a of node.attributes) {
+      const keys = attributeTensorKeys(a.checkpointKey, allKeys);
+      for (const k of keys) referenced.add(k);
       referenced.add(a.checkpointKey);
-      const v = reader.get(a.checkpointKey);
+      const v = reader.get(keys[0] ?? a.checkpointKey);
       if (v === undefined) {
         issues.push({
           severity: "error",
@@ -50,7 +53,8 @@ export function checkConsistency(graph: ObjectGraph, reader: CheckpointReader): 
         });
         continue;
       }
-      if (v.dtype.kind === "resource" || v.dtype.kind === "variant") {
+      // Variant values are legitimate (a tf.data iterator's state); resource handles never are.
+      if (v.dtype.kind === "resource") {
         issues.push({
           severity: "error",
           code: "bad-dtype",

@@ -9,12 +9,18 @@
  * @module
  */
 
-import { type CheckpointReader, OBJECT_GRAPH_KEY } from "../checkpoint/types.js";
+import { type CheckpointReader, OBJECT_GRAPH_KEY, type VariableInfo } from "../checkpoint/types.js";
 import { type DTypeInfo, dtypeFromName } from "../dtypes.js";
 import { CorruptCheckpointError, type DocumentProblem, InvalidDocumentError, UsageError } from "../errors.js";
 import type { ObjectGraphProto, TrackableObjectProto } from "../proto/index.js";
 import { validateDocument } from "../schema.js";
-import { attributeKey, objectPathToString, slotVariablePath, VARIABLE_VALUE } from "./keys.js";
+import {
+  attributeKey,
+  attributeTensorKeys,
+  objectPathToString,
+  slotVariablePath,
+  VARIABLE_VALUE,
+} from "./keys.js";
 import { breadthFirstPaths, type ObjectGraph, prettyNames, validateObjectGraph } from "./object-graph.js";
 
 /** One attribute (normally a variable's `VARIABLE_VALUE`) of the target graph. */
@@ -102,7 +108,9 @@ function collectAttributes(
   typeOf: (
     nodeId: number,
     attr: TrackableObjectProto["attributes"][number],
-  ) => { dtype: DTypeInfo; shape: readonly number[] },
+  ) =>
+    | { dtype: DTypeInfo; shape: readonly number[] }
+    | ReadonlyArray<{ checkpointKey: string; dtype: DTypeInfo; shape: readonly number[] }>,
 ): TargetAttribute[] {
   const names = prettyNames(g);
   const paths = objectPaths(g);
@@ -110,19 +118,22 @@ function collectAttributes(
   const out: TargetAttribute[] = [];
   g.nodes.forEach((node, nodeId) => {
     for (const a of node.attributes) {
-      const { dtype, shape } = typeOf(nodeId, a);
+      const types = typeOf(nodeId, a);
       const slot = slots.get(nodeId);
-      out.push({
-        nodeId,
-        name: a.name,
-        fullName: a.fullName,
-        checkpointKey: a.checkpointKey,
-        dtype,
-        shape,
-        prettyName: names[nodeId] as string,
-        objectPath: paths[nodeId] ?? `(node ${nodeId})`,
-        ...(slot !== undefined ? { slot } : {}),
-      });
+      // One attribute may hold several tensors under suffixed keys (see attributeTensorKeys).
+      for (const t of "dtype" in types ? [{ ...types, checkpointKey: a.checkpointKey }] : types) {
+        out.push({
+          nodeId,
+          name: a.name,
+          fullName: a.fullName,
+          checkpointKey: t.checkpointKey,
+          dtype: t.dtype,
+          shape: t.shape,
+          prettyName: names[nodeId] as string,
+          objectPath: paths[nodeId] ?? `(node ${nodeId})`,
+          ...(slot !== undefined ? { slot } : {}),
+        });
+      }
     }
   });
   return out;
@@ -142,18 +153,22 @@ export async function targetFromCheckpoint(reader: CheckpointReader): Promise<Ta
     );
   }
   const stored = await reader.readTensor(OBJECT_GRAPH_KEY);
+  const allKeys = reader.list().map((v) => v.name);
   return {
     graph: g,
     ...(stored.kind === "string" && stored.strings[0] !== undefined ? { encoded: stored.strings[0] } : {}),
     attributes: collectAttributes(g, (_, a) => {
-      const v = reader.get(a.checkpointKey);
-      if (v === undefined) {
+      const keys = attributeTensorKeys(a.checkpointKey, allKeys);
+      if (keys.length === 0) {
         throw new CorruptCheckpointError(`object graph attribute refers to a key the bundle does not hold`, {
           file: reader.path,
           key: a.checkpointKey,
         });
       }
-      return { dtype: v.dtype, shape: v.shape };
+      return keys.map((k) => {
+        const v = reader.get(k) as VariableInfo;
+        return { checkpointKey: k, dtype: v.dtype, shape: v.shape };
+      });
     }),
   };
 }

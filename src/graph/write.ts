@@ -12,12 +12,24 @@ import { OBJECT_GRAPH_KEY } from "../checkpoint/types.js";
 import { dtypeFromName } from "../dtypes.js";
 import { UsageError } from "../errors.js";
 import { encodeObjectGraph } from "../proto/index.js";
+import type { Tensor } from "../tensor.js";
 import type { TargetAttribute, TargetGraph } from "./target.js";
 
-/** The value of one attribute: fixed-size little-endian bytes (possibly streamed) or strings. */
+/**
+ * The value of one attribute: fixed-size little-endian bytes (possibly streamed), strings, or a
+ * variant tensor's stored bytes and masked CRC (copied as they are).
+ */
 export type AttributeValue =
   | { readonly kind: "fixed"; readonly data: Uint8Array | AsyncIterable<Uint8Array> }
-  | { readonly kind: "string"; readonly strings: readonly Uint8Array[] };
+  | { readonly kind: "string"; readonly strings: readonly Uint8Array[] }
+  | { readonly kind: "opaque"; readonly bytes: Uint8Array; readonly crc32c: number };
+
+/** A tensor a reader returned, as an attribute value. */
+export function attributeValue(t: Tensor): AttributeValue {
+  if (t.kind === "fixed") return { kind: "fixed", data: t.data };
+  if (t.kind === "string") return { kind: "string", strings: t.strings };
+  return { kind: "opaque", bytes: t.bytes, crc32c: t.crc32c };
+}
 
 /** Options of {@link writeObjectCheckpoint}. */
 export interface ObjectCheckpointOptions extends BundleWriterOptions {
@@ -48,6 +60,8 @@ export async function writeObjectCheckpoint(
       const shard = options.shardOf?.(a) ?? 0;
       if (v.kind === "string")
         await writer.addStrings(a.checkpointKey, a.dtype, a.shape, v.strings, { shard });
+      else if (v.kind === "opaque")
+        await writer.addOpaque(a.checkpointKey, a.dtype, a.shape, v.bytes, v.crc32c, { shard });
       else await writer.add(a.checkpointKey, a.dtype, a.shape, v.data, { shard });
       options.onProgress?.(++done, target.attributes.length);
     }

@@ -9,6 +9,7 @@
  */
 import type { VariableInfo } from "../checkpoint/types.js";
 import { OBJECT_GRAPH_KEY } from "../checkpoint/types.js";
+import { tfDtypeString } from "../dtypes.js";
 import { objectPathFromString } from "../graph/keys.js";
 import { optimizerPathOf, type TargetAttribute, type TargetGraph } from "../graph/target.js";
 import {
@@ -384,7 +385,7 @@ export function resolveAssignments(
     } else if (type.dtype !== t.dtype) {
       fail(
         "dtype-mismatch",
-        `dtype of variable ${t.prettyName} (${t.dtype.name}) doesn't match tensor ${from} (${type.dtype.name}); add {"op": "cast", "to": "${t.dtype.name}"} (${a.rule.description})`,
+        `tensor_name = ${t.checkpointKey}; expected dtype ${tfDtypeString(t.dtype)} does not equal original dtype ${tfDtypeString(type.dtype)} (variable ${t.prettyName} from ${from}; add {"op": "cast", "to": "${t.dtype.name}"}) (${a.rule.description})`,
       );
     }
   }

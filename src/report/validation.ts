@@ -89,6 +89,9 @@ export function validationToText(r: ValidationResult): string {
   return `${lines.join("\n")}\n`;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const XML_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+
 /**
  * Text as XML 1.0 attribute/content: the five markup characters as entities, and characters XML
  * 1.0 cannot hold at all (C0 but tab/newline/CR, plus DEL and C1) written as `\u00XX`.
@@ -99,11 +102,7 @@ const xml = (s: string) =>
     .replaceAll("<", "&lt;")
     .replaceAll(">", "&gt;")
     .replaceAll('"', "&quot;")
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-    .replace(
-      /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g,
-      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-    );
+    .replace(XML_FORBIDDEN, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 
 /** JUnit XML: integrity, object graph, each assertion, and one test case per target object. */
 export function validationToJunit(r: ValidationResult): string {

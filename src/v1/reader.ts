@@ -19,7 +19,7 @@ import {
   type VerifyFailure,
   type VerifyResult,
 } from "../checkpoint/types.js";
-import { type DTypeInfo, dtypeFromEnum } from "../dtypes.js";
+import { type DTypeInfo, dtypeOfEntry } from "../dtypes.js";
 import { CorruptCheckpointError, LimitExceededError, NotFoundError, UnsupportedError } from "../errors.js";
 import { type ObjectGraph, parseObjectGraph } from "../graph/object-graph.js";
 import { type ByteSource, FileSource } from "../io/byte-source.js";
@@ -36,7 +36,7 @@ import {
   sliceExtents,
   type Tensor,
 } from "../tensor.js";
-import { sliceValues } from "./values.js";
+import { rawFloatValues, sliceValues } from "./values.js";
 
 /** `TF_CHECKPOINT_VERSION` of the reader (tensorflow/core/public/version.h). */
 const CHECKPOINT_VERSION = 1;
@@ -123,7 +123,7 @@ export class V1Reader implements CheckpointReader {
         }
         for (const t of meta.tensors) {
           const loc = { file, key: t.name };
-          const dtype = dtypeFromEnum(t.type, loc);
+          const dtype = dtypeOfEntry(t.type, loc);
           if (t.shape.unknownRank)
             throw new CorruptCheckpointError("invalid tensor shape: unknown rank", loc);
           const shape = t.shape.dims;
@@ -193,7 +193,24 @@ export class V1Reader implements CheckpointReader {
     if (data === undefined || data.name !== t.name) {
       throw new CorruptCheckpointError(`data entry does not hold ${JSON.stringify(t.name)}`, loc);
     }
-    return sliceValues(data.data, t.dtype, count, loc);
+    return sliceValues(data.data, rawFloatValues(value, loc), t.dtype, count, loc);
+  }
+
+  /**
+   * Reads stored slice `index` of `name` (`VariableInfo.slices[index]`) as a tensor of the
+   * slice's shape, as `TensorSliceReader` holds it.
+   * @throws NotFoundError for an unknown name or slice index; the errors of {@link readTensor}
+   */
+  async readSlice(name: string, index: number): Promise<Tensor> {
+    const t = this.#tensors.get(name);
+    const s = t?.slices[index];
+    if (t === undefined || s === undefined)
+      throw new NotFoundError(`slice ${index} of key ${name} not found in checkpoint`, { file: this.path });
+    const { lengths } = sliceExtents(s.slice, t.shape, { file: s.table.source.name, key: name });
+    const values = await this.#readSlice(t, s, numElements(lengths));
+    return "strings" in values
+      ? { kind: "string", dtype: t.dtype, shape: lengths, strings: values.strings }
+      : { kind: "fixed", dtype: t.dtype, shape: lengths, data: values.bytes };
   }
 
   async readTensor(name: string): Promise<Tensor> {

@@ -7,7 +7,102 @@
  */
 import type { DTypeInfo } from "../dtypes.js";
 import { CorruptCheckpointError, type ErrorLocation, UnsupportedError } from "../errors.js";
+import { Cursor } from "../io/cursor.js";
 import type { TensorValuesProto } from "../proto/index.js";
+
+/**
+ * The little-endian bit patterns of a V1 slice's floating-point values, read straight from the
+ * protobuf wire (`SavedTensorSlices.data` 2 → `SavedSlice.data` 3 → `TensorProto` `float_val` 5,
+ * `double_val` 6, `scomplex_val` 9, `dcomplex_val` 12; packed or not). Decoding them through JS
+ * numbers would quiet signalling NaNs and so change their bits.
+ */
+export interface RawFloatValues {
+  /** float_val: 4 bytes per value. */
+  readonly float: Uint8Array;
+  /** double_val: 8 bytes per value. */
+  readonly double: Uint8Array;
+  /** scomplex_val: 4 bytes per real or imaginary part. */
+  readonly scomplex: Uint8Array;
+  /** dcomplex_val: 8 bytes per real or imaginary part. */
+  readonly dcomplex: Uint8Array;
+}
+
+/** Visits every field of one message: `(field, wireType, payload)`; payload of length-delimited and fixed fields. */
+function forEachField(
+  bytes: Uint8Array,
+  loc: ErrorLocation,
+  visit: (field: number, wire: number, payload: Uint8Array) => void,
+): void {
+  const c = new Cursor(bytes, 0, loc);
+  while (c.remaining > 0) {
+    const tag = c.varint64();
+    const field = Math.floor(tag / 8);
+    const wire = tag % 8;
+    switch (wire) {
+      case 0:
+        c.varint64();
+        visit(field, wire, new Uint8Array(0));
+        break;
+      case 1:
+        visit(field, wire, c.take(8, "fixed64 field"));
+        break;
+      case 2:
+        visit(field, wire, c.take(c.varint64(), "length-delimited field"));
+        break;
+      case 5:
+        visit(field, wire, c.take(4, "fixed32 field"));
+        break;
+      default:
+        throw c.error(`unsupported protobuf wire type ${wire}`);
+    }
+  }
+}
+
+const FLOAT_FIELDS: Readonly<Record<number, { name: keyof RawFloatValues; width: number }>> = {
+  5: { name: "float", width: 4 },
+  6: { name: "double", width: 8 },
+  9: { name: "scomplex", width: 4 },
+  12: { name: "dcomplex", width: 8 },
+};
+
+/**
+ * Collects {@link RawFloatValues} from the bytes of one serialized V1 `SavedTensorSlices`.
+ * @throws CorruptCheckpointError for malformed wire data
+ */
+export function rawFloatValues(savedTensorSlices: Uint8Array, loc: ErrorLocation = {}): RawFloatValues {
+  const parts: Record<keyof RawFloatValues, Uint8Array[]> = {
+    float: [],
+    double: [],
+    scomplex: [],
+    dcomplex: [],
+  };
+  forEachField(savedTensorSlices, loc, (f, w, slice) => {
+    if (f !== 2 || w !== 2) return;
+    forEachField(slice, loc, (g, w2, tensor) => {
+      if (g !== 3 || w2 !== 2) return;
+      forEachField(tensor, loc, (h, w3, payload) => {
+        const spec = FLOAT_FIELDS[h];
+        if (spec === undefined) return;
+        const packed = w3 === 2;
+        if (!packed && w3 !== (spec.width === 4 ? 5 : 1)) return;
+        if (payload.length % spec.width !== 0) {
+          throw new CorruptCheckpointError(
+            `packed ${spec.name} values of ${payload.length} bytes are not whole ${spec.width}-byte words`,
+            loc,
+          );
+        }
+        parts[spec.name].push(payload);
+      });
+    });
+  });
+  const join = (xs: Uint8Array[]) => (xs.length === 1 ? (xs[0] as Uint8Array) : Buffer.concat(xs));
+  return {
+    float: join(parts.float),
+    double: join(parts.double),
+    scomplex: join(parts.scomplex),
+    dcomplex: join(parts.dcomplex),
+  };
+}
 
 /**
  * Converts the values of one slice to `count` elements of `dtype`.
@@ -17,6 +112,7 @@ import type { TensorValuesProto } from "../proto/index.js";
  */
 export function sliceValues(
   t: TensorValuesProto,
+  raw: RawFloatValues,
   dtype: DTypeInfo,
   count: number,
   loc: ErrorLocation,
@@ -52,18 +148,23 @@ export function sliceValues(
     check(values.length / perElement, field);
     for (let i = 0; i < values.length; i++) set(i, values[i] as T);
   };
+  // Floating-point values are copied as raw little-endian words, never through JS numbers.
+  const words = (bits: Uint8Array, field: string) => {
+    check(bits.length / item, field);
+    out.set(bits);
+  };
   switch (dtype.name) {
     case "float32":
-      put(t.floatVal, "float_val", 1, (i, v) => view.setFloat32(i * 4, v, true));
+      words(raw.float, "float_val");
       break;
     case "float64":
-      put(t.doubleVal, "double_val", 1, (i, v) => view.setFloat64(i * 8, v, true));
+      words(raw.double, "double_val");
       break;
     case "complex64":
-      put(t.scomplexVal, "scomplex_val", 2, (i, v) => view.setFloat32(i * 4, v, true));
+      words(raw.scomplex, "scomplex_val");
       break;
     case "complex128":
-      put(t.dcomplexVal, "dcomplex_val", 2, (i, v) => view.setFloat64(i * 8, v, true));
+      words(raw.dcomplex, "dcomplex_val");
       break;
     case "int64":
       put(t.int64Val, "int64_val", 1, (i, v) => view.setBigInt64(i * 8, BigInt(v), true));

@@ -143,12 +143,27 @@ describe("bad bundle entries", () => {
     );
   });
 
-  it("an unknown dtype", async () => {
+  it("an unknown dtype: listed; only its values are refused", async () => {
     const p = fresh();
     craftIndex(p, [["w", encodeBundleEntry(entry({ dtype: 99 }))]]);
+    const r = await BundleReader.open(p);
+    try {
+      expect(r.get("w")?.dtype.name).toBe("unknown_99");
+      const e = (await r.readTensor("w").catch((x: unknown) => x)) as UnsupportedError;
+      expect(e).toBeInstanceOf(UnsupportedError);
+      expect(e.detail).toMatch(/^dtype enum value 99 is unknown to tfckpt/);
+      expect(e.key).toBe("w");
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("DT_INVALID (0)", async () => {
+    const p = fresh();
+    craftIndex(p, [["w", encodeBundleEntry(entry({ dtype: 0 }))]]);
     const e = (await openError(p)) as UnsupportedError;
     expect(e).toBeInstanceOf(UnsupportedError);
-    expect(e.detail).toBe("unknown or invalid dtype enum value 99");
+    expect(e.detail).toBe("unknown or invalid dtype enum value 0");
     expect(e.key).toBe("w");
   });
 

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { BundleReader } from "../../src/bundle/reader.js";
 import { InvalidDocumentError } from "../../src/errors.js";
 import { targetFromJson } from "../../src/graph/target.js";
-import { writeObjectCheckpoint } from "../../src/graph/write.js";
+import { attributeValue, writeObjectCheckpoint } from "../../src/graph/write.js";
 import { decodeObjectGraph, encodeObjectGraph } from "../../src/proto/index.js";
 import { TF_FIXTURES } from "../helpers/fixtures.js";
 
@@ -63,12 +63,7 @@ describe("authoring form", () => {
       await writeObjectCheckpoint(
         dst,
         target,
-        async (a) => {
-          const t = await r.readTensor(a.checkpointKey);
-          return t.kind === "fixed"
-            ? { kind: "fixed", data: t.data }
-            : { kind: "string", strings: t.strings };
-        },
+        async (a) => attributeValue(await r.readTensor(a.checkpointKey)),
         { sync: false },
       );
       for (const f of readdirSync(join(work, "spinwars"))) {

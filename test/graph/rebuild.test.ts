@@ -11,7 +11,7 @@ import {
   targetToFullJson,
   withCheckpointValues,
 } from "../../src/graph/target.js";
-import { writeObjectCheckpoint } from "../../src/graph/write.js";
+import { attributeValue, writeObjectCheckpoint } from "../../src/graph/write.js";
 import { decodeObjectGraph, encodeObjectGraph } from "../../src/proto/index.js";
 import { expectedCheckpoints, hasDataShards, prefixOf } from "../helpers/fixtures.js";
 
@@ -56,12 +56,7 @@ describe("object graphs of real TF2 checkpoints", () => {
         await writeObjectCheckpoint(
           dst,
           target,
-          async (a) => {
-            const t = await r.readTensor(a.checkpointKey);
-            return t.kind === "string"
-              ? { kind: "string", strings: t.strings }
-              : { kind: "fixed", data: t.data };
-          },
+          async (a) => attributeValue(await r.readTensor(a.checkpointKey)),
           {
             sync: false,
             numShards: r.shards,

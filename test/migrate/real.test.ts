@@ -237,7 +237,8 @@ describe("mapping semantics", () => {
       'shape-mismatch: Shape of variable (root).model.layer_with_weights-0.bias (float32[8]) doesn\'t match with shape of tensor dense_1/kernel (float32[8, 3]) from checkpoint reader (#2 "dense_1/kernel" → "model/layer_with_weights-0/bias")',
     );
     expect(msgs).toContain(
-      'dtype-mismatch: dtype of variable (root).optimizer.beta_1 (float32) doesn\'t match tensor global_step (int64); add {"op": "cast", "to": "float32"} (#3 "global_step" → "optimizer/beta_1")',
+      // RestoreV2's words: "tensor_name = …; expected dtype float does not equal original dtype int64".
+      'dtype-mismatch: tensor_name = optimizer/beta_1/.ATTRIBUTES/VARIABLE_VALUE; expected dtype float does not equal original dtype int64 (variable (root).optimizer.beta_1 from global_step; add {"op": "cast", "to": "float32"}) (#3 "global_step" → "optimizer/beta_1")',
     );
     expect(report.verdicts.assertConsumed.passed).toBe(false);
   });

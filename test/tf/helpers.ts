@@ -96,6 +96,8 @@ export async function tfRead<T extends { error?: string }>(
 export function tensorDigest(t: Tensor): string {
   const h = createHash("sha256");
   if (t.kind === "fixed") h.update(t.data);
+  else if (t.kind === "opaque")
+    h.update(t.bytes); // variant: TF gives no bytes to compare with
   else {
     const len = Buffer.alloc(8);
     for (const s of t.strings) {

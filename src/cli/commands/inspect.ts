@@ -37,7 +37,8 @@ function render(r: InspectResult, args: Args, io: CliIO): void {
           ...(r.verify !== undefined ? { verify: r.verify } : {}),
           ...(r.graph !== undefined ? { graph: r.graph } : {}),
         },
-        null,
+        // int64 min / max are bigints: exact decimal strings in JSON.
+        (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v),
         2,
       )}\n`,
     );
