@@ -81,6 +81,13 @@ async function whole(reader: CheckpointReader, name: string): Promise<AttributeV
   return x.kind === "string" ? { kind: "string", strings: x.strings } : { kind: "fixed", data: x.data };
 }
 
+/** One tensor of a multi-tensor saveable, copied as stored (a `variant` as its encoded bytes). */
+async function opaque(reader: CheckpointReader, key: string): Promise<AttributeValue> {
+  if (reader instanceof BundleReader && reader.entry(key)?.dtype.kind === "variant")
+    return { kind: "variant", data: await reader.readEncodedVariant(key) };
+  return whole(reader, key);
+}
+
 async function valueFor(
   a: Assignment,
   source: CheckpointReader,
@@ -92,7 +99,13 @@ async function valueFor(
     case "default":
       return { kind: "fixed", data: constant(a.source.value, t).data };
     case "template":
-      return whole(template as CheckpointReader, t.checkpointKey);
+      if (t.tensors === undefined) return whole(template as CheckpointReader, t.checkpointKey);
+      return {
+        kind: "parts",
+        parts: await Promise.all(
+          t.tensors.map((p) => opaque(template as CheckpointReader, t.checkpointKey + p.suffix)),
+        ),
+      };
     case "variables": {
       const names = a.source.names;
       const only = names[0] as string;

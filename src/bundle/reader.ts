@@ -27,6 +27,7 @@ import {
   NotFoundError,
   TfckptError,
   UnsupportedError,
+  UsageError,
 } from "../errors.js";
 import { type ObjectGraph, parseObjectGraph } from "../graph/object-graph.js";
 import { type ByteSource, FileSource } from "../io/byte-source.js";
@@ -52,7 +53,7 @@ import {
 } from "../tensor.js";
 import { dataFilename, metaFilename } from "./naming.js";
 import { decodeSliceKey, encodeSliceKey } from "./slice-key.js";
-import { decodeStringTensor } from "./strings.js";
+import { decodeStringTensor, variantTensorCrc } from "./strings.js";
 
 /** Reader's consumer version (`kTensorBundleVersion`). */
 const CONSUMER_VERSION = 1;
@@ -374,6 +375,32 @@ export class BundleReader implements CheckpointReader {
       );
     }
     return source;
+  }
+
+  /**
+   * The stored bytes of a `variant` entry (opaque to tfckpt, e.g. a `tf.data` iterator's state),
+   * checked against the entry's checksum as `tensor_bundle.cc` computes it for variants.
+   * @throws NotFoundError; UsageError for another dtype or a sliced entry; CorruptCheckpointError,
+   *         ChecksumMismatchError; LimitExceededError beyond MAX_MATERIALIZED_TENSOR_BYTES
+   */
+  async readEncodedVariant(name: string): Promise<Uint8Array> {
+    const entry = this.#entries.get(name);
+    const file = metaFilename(this.path);
+    if (entry === undefined) throw new NotFoundError(`key ${name} not found in checkpoint`, { file });
+    if (entry.dtype.kind !== "variant" || entry.proto.slices.length > 0)
+      throw new UsageError(`${name}: not an unsliced variant tensor`);
+    const { bytes, source } = await this.#readRange({ key: name, entry });
+    const loc = { file: source.name, key: name };
+    const actual = variantTensorCrc(bytes, numElements(entry.shape), entry.proto.offset, loc);
+    if (actual !== entry.proto.crc32c) {
+      throw new ChecksumMismatchError(
+        `TensorBundle at ${this.path} shard ${entry.proto.shardId} (${entry.proto.size} bytes)`,
+        entry.proto.crc32c,
+        actual,
+        { ...loc, offset: entry.proto.offset },
+      );
+    }
+    return bytes;
   }
 
   async #readRange(range: DataRange, verifyCrc = false): Promise<{ bytes: Uint8Array; source: ByteSource }> {

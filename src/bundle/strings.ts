@@ -104,3 +104,41 @@ export function decodeStringTensor(
   }
   return out;
 }
+
+/**
+ * The entry checksum of a `DT_VARIANT` tensor's stored bytes (`tensor_bundle.cc`
+ * `WriteVariantTensor`): per element `varint64 len · serialized VariantTensorDataProto · fixed32
+ * masked running CRC`; the running CRC covers each length as an 8-byte little-endian uint64, the
+ * serialized bytes and then the 4 checksum bytes themselves. tfckpt does not interpret variant values; this lets a
+ * copy of them be checked and re-checksummed.
+ * @param bytes the entry's `size` bytes
+ * @param count the number of elements (from the entry's shape)
+ * @param base  absolute offset of `bytes[0]` in its data file (for errors)
+ * @returns the masked CRC the entry must store
+ * @throws CorruptCheckpointError when the elements overrun the bytes or do not fill them exactly,
+ *         or an element's own checksum is wrong
+ */
+export function variantTensorCrc(
+  bytes: Uint8Array,
+  count: number,
+  base = 0,
+  loc: ErrorLocation = {},
+): number {
+  const c = new Cursor(bytes, base, loc);
+  let crc = 0;
+  const len = new Uint8Array(8);
+  for (let i = 0; i < count; i++) {
+    const n = c.varint64();
+    if (n > c.remaining - 4) throw c.error(`variant element ${i} of ${n} bytes overruns the entry`);
+    new DataView(len.buffer).setBigUint64(0, BigInt(n), true);
+    crc = crc32c(len, crc);
+    const data = c.take(n, "variant element");
+    crc = crc32c(data, crc);
+    const at = c.pos;
+    const sum = c.fixed32();
+    if (sum !== maskCrc(crc)) throw c.error(`variant element ${i}: its checksum does not match`, at);
+    crc = crc32c(bytes.subarray(at, at + 4), crc);
+  }
+  if (c.remaining !== 0) throw c.error(`${c.remaining} bytes after the last of ${count} variant elements`);
+  return maskCrc(crc);
+}

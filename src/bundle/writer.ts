@@ -25,7 +25,7 @@ import { TableWriter } from "../table/writer.js";
 import { fixedByteSize, numElements } from "../tensor.js";
 import { dataFilename, metaFilename } from "./naming.js";
 import { encodeSliceKey } from "./slice-key.js";
-import { encodeStringTensor } from "./strings.js";
+import { encodeStringTensor, variantTensorCrc } from "./strings.js";
 
 /** Options of {@link BundleWriter.create}. */
 export interface BundleWriterOptions {
@@ -177,6 +177,26 @@ export class BundleWriter {
     if (dtype.itemSize === undefined)
       throw new UsageError(`${name}: use addStrings for ${dtype.name} tensors`);
     await this.#append(utf8.encode(name), name, dtype, shape, data, options);
+  }
+
+  /**
+   * Adds a `variant` tensor's bytes exactly as another bundle stored them (per element: varint
+   * length, serialized `VariantTensorData`, masked CRC32C; `tensor_bundle.cc`
+   * `WriteVariantTensor`), with the entry checksum TF computes over them, so a copy verifies like
+   * the original. Carries opaque state such as a `tf.data` iterator's `_STATE` from a template.
+   * @throws UsageError for a dtype other than variant or a duplicate name;
+   *         CorruptCheckpointError when `data` is not `numElements(shape)` well-formed elements
+   */
+  async addEncodedVariant(
+    name: string,
+    dtype: DTypeInfo,
+    shape: readonly number[],
+    data: Uint8Array,
+    options: AddOptions = {},
+  ): Promise<void> {
+    if (dtype.kind !== "variant") throw new UsageError(`${name}: ${dtype.name} is not a variant dtype`);
+    const crc = variantTensorCrc(data, numElements(shape), 0, { key: name });
+    await this.#append(utf8.encode(name), name, dtype, shape, data, options, crc);
   }
 
   /** Adds a `string` tensor (one byte string per element, row-major). */

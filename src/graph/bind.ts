@@ -36,6 +36,7 @@ const fmtShape = (s: readonly number[]) => `(${s.join(", ")}${s.length === 1 ? "
 
 function compare(t: TargetAttribute, v: VariableInfo | undefined, key: string): string | undefined {
   if (v === undefined) return `checkpoint key ${key} is missing from the bundle`;
+  // A variable restores one tensor of its own shape; lookup tables import any number of entries.
   if (v.shape.join() !== t.shape.join()) {
     return `Received incompatible tensor with shape ${fmtShape(v.shape)} when attempting to restore variable with shape ${fmtShape(t.shape)} and name ${t.fullName || t.prettyName}.`;
   }
@@ -120,7 +121,21 @@ export function bindObjectBased(
           checkpointKey: undefined,
           error: `the bound checkpoint node ${cNames[c]} has no attribute ${a.name}`,
         };
-      const error = compare(a, lookup(attr.checkpointKey), attr.checkpointKey);
+      // A multi-tensor saveable reads `checkpoint_key + suffix` for each of its specs (its size
+      // may differ: a table imports any number of entries); a variable reads the key itself.
+      const error =
+        a.tensors === undefined
+          ? compare(a, lookup(attr.checkpointKey), attr.checkpointKey)
+          : a.tensors
+              .map((p) => {
+                const key = attr.checkpointKey + p.suffix;
+                const v = lookup(key);
+                if (v === undefined) return `checkpoint key ${key} is missing from the bundle`;
+                return v.dtype === p.dtype
+                  ? undefined
+                  : `Received tensor of dtype ${v.dtype.name} for ${key} when attempting to restore ${a.prettyName}, which expects ${p.dtype.name}.`;
+              })
+              .find((e) => e !== undefined);
       if (error !== undefined) restoreErrors.push(error);
       return { target: a, checkpointKey: attr.checkpointKey, error };
     });

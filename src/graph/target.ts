@@ -16,6 +16,16 @@ import type { ObjectGraphProto, TrackableObjectProto } from "../proto/index.js";
 import { validateDocument } from "../schema.js";
 import { attributeKey, objectPathToString, slotVariablePath, VARIABLE_VALUE } from "./keys.js";
 import { breadthFirstPaths, type ObjectGraph, prettyNames, validateObjectGraph } from "./object-graph.js";
+import { storedAttributes } from "./stored.js";
+
+/** One bundle tensor of a multi-tensor attribute: stored under `checkpointKey + suffix`. */
+export interface TargetTensor {
+  /** What follows the attribute's checkpoint key (`-keys`, `-values`, `_STATE`). */
+  readonly suffix: string;
+  readonly dtype: DTypeInfo;
+  /** Shape in elements per dimension. */
+  readonly shape: readonly number[];
+}
 
 /** One attribute (normally a variable's `VARIABLE_VALUE`) of the target graph. */
 export interface TargetAttribute {
@@ -24,11 +34,20 @@ export interface TargetAttribute {
   readonly name: string;
   /** TF1-style variable name (what name-based restores match). */
   readonly fullName: string;
-  /** Bundle key the value is written under. */
+  /** Bundle key the value is written under (for a multi-tensor attribute, the prefix of its keys). */
   readonly checkpointKey: string;
+  /** The value's dtype (for a multi-tensor attribute, that of its first tensor). */
   readonly dtype: DTypeInfo;
-  /** Shape in elements per dimension. */
+  /** Shape in elements per dimension (for a multi-tensor attribute, that of its first tensor). */
   readonly shape: readonly number[];
+  /**
+   * Set for a multi-tensor saveable (a `MutableHashTable`'s `table` → `-keys`, `-values`; a
+   * `tf.data` iterator's `ITERATOR` → `_STATE`): the tensors stored, in key order, under
+   * `checkpointKey + suffix`; `checkpointKey` itself is not a bundle key
+   * (`tensorflow/python/checkpoint/save_util_v1.py`). Such values are opaque to mappings: a
+   * migration copies them from a template checkpoint.
+   */
+  readonly tensors?: readonly TargetTensor[];
   /** TF's pretty name of the node: `(root).model.dense.kernel`, or a slot's description. */
   readonly prettyName: string;
   /** Object path (escaped local names joined by `/`); for slot variables, their slot path. */
@@ -102,7 +121,7 @@ function collectAttributes(
   typeOf: (
     nodeId: number,
     attr: TrackableObjectProto["attributes"][number],
-  ) => { dtype: DTypeInfo; shape: readonly number[] },
+  ) => { dtype: DTypeInfo; shape: readonly number[]; tensors?: readonly TargetTensor[] },
 ): TargetAttribute[] {
   const names = prettyNames(g);
   const paths = objectPaths(g);
@@ -110,7 +129,7 @@ function collectAttributes(
   const out: TargetAttribute[] = [];
   g.nodes.forEach((node, nodeId) => {
     for (const a of node.attributes) {
-      const { dtype, shape } = typeOf(nodeId, a);
+      const { dtype, shape, tensors } = typeOf(nodeId, a);
       const slot = slots.get(nodeId);
       out.push({
         nodeId,
@@ -122,6 +141,7 @@ function collectAttributes(
         prettyName: names[nodeId] as string,
         objectPath: paths[nodeId] ?? `(node ${nodeId})`,
         ...(slot !== undefined ? { slot } : {}),
+        ...(tensors !== undefined ? { tensors } : {}),
       });
     }
   });
@@ -130,9 +150,9 @@ function collectAttributes(
 
 /**
  * The target described by an object-based checkpoint (its graph; dtypes and shapes from its
- * bundle entries).
+ * bundle entries; multi-tensor attributes with their parts, see `stored.ts`).
  * @throws UsageError for a name-based checkpoint; CorruptCheckpointError when an attribute's key
- *         is not in the bundle
+ *         is not in the bundle and prefixes no bundle key
  */
 export async function targetFromCheckpoint(reader: CheckpointReader): Promise<TargetGraph> {
   const g = await reader.objectGraph();
@@ -142,11 +162,18 @@ export async function targetFromCheckpoint(reader: CheckpointReader): Promise<Ta
     );
   }
   const stored = await reader.readTensor(OBJECT_GRAPH_KEY);
+  const { multi } = storedAttributes(g, reader.list());
   return {
     graph: g,
     ...(stored.kind === "string" && stored.strings[0] !== undefined ? { encoded: stored.strings[0] } : {}),
     attributes: collectAttributes(g, (_, a) => {
       const v = reader.get(a.checkpointKey);
+      const parts = multi.get(a.checkpointKey);
+      if (v === undefined && parts !== undefined) {
+        const tensors = parts.map((p) => ({ suffix: p.suffix, dtype: p.info.dtype, shape: p.info.shape }));
+        const first = tensors[0] as TargetTensor;
+        return { dtype: first.dtype, shape: first.shape, tensors };
+      }
       if (v === undefined) {
         throw new CorruptCheckpointError(`object graph attribute refers to a key the bundle does not hold`, {
           file: reader.path,
@@ -175,6 +202,7 @@ export interface FullGraphJson {
       optionalRestore?: boolean;
       dtype: string;
       shape: number[];
+      tensors?: Array<{ suffix: string; dtype: string; shape: number[] }>;
     }>;
     readonly slotVariables?: ReadonlyArray<{ originalVariable: number; slot: string; slotVariable: number }>;
     readonly hasCheckpointValues?: boolean;
@@ -203,6 +231,15 @@ export function targetToFullJson(t: TargetGraph): FullGraphJson {
                 ...(a.optionalRestore ? { optionalRestore: true } : {}),
                 dtype: ty.dtype.name,
                 shape: [...ty.shape],
+                ...(ty.tensors !== undefined
+                  ? {
+                      tensors: ty.tensors.map((x) => ({
+                        suffix: x.suffix,
+                        dtype: x.dtype.name,
+                        shape: [...x.shape],
+                      })),
+                    }
+                  : {}),
               };
             }),
           }
@@ -254,7 +291,19 @@ function fromFullJson(doc: FullGraphJson, file?: string): TargetGraph {
       const j = doc.nodes[nodeId]?.attributes?.find(
         (x) => x.name === a.name && x.checkpointKey === a.checkpointKey,
       );
-      return { dtype: dtypeFromName(j?.dtype ?? "float32"), shape: j?.shape ?? [] };
+      return {
+        dtype: dtypeFromName(j?.dtype ?? "float32"),
+        shape: j?.shape ?? [],
+        ...(j?.tensors !== undefined
+          ? {
+              tensors: j.tensors.map((x) => ({
+                suffix: x.suffix,
+                dtype: dtypeFromName(x.dtype),
+                shape: x.shape,
+              })),
+            }
+          : {}),
+      };
     }),
   };
 }

@@ -328,7 +328,11 @@ export function draftMapping(
   const isOptimizerState = (a: TargetAttribute) =>
     optimizerPath !== undefined && a.objectPath.startsWith(`${optimizerPath}/`) && a.slot === undefined;
   const modelTargets = target.attributes.filter(
-    (a) => a.slot === undefined && !isOptimizerState(a) && a.objectPath !== "save_counter",
+    (a) =>
+      a.slot === undefined &&
+      !isOptimizerState(a) &&
+      a.objectPath !== "save_counter" &&
+      a.tensors === undefined,
   );
 
   // 3. Scores, for compatible pairs only: every shape bridge keeps dtype and element count, so

@@ -212,6 +212,25 @@ export function resolveAssignments(
   for (const pass of [1, 2]) {
     for (const t of target.attributes) {
       if ((pass === 1) === (t.slot !== undefined)) continue;
+      if (t.tensors !== undefined) {
+        // A multi-tensor saveable (lookup table, iterator) is opaque to the map: copied from
+        // the template when there is one, else left unassigned.
+        if (options.hasTemplate)
+          assign({
+            target: t,
+            source: { kind: "template" },
+            rule: {
+              kind: "template",
+              description: `copied from the template: a multi-tensor saveable (${t.tensors.map((x) => x.suffix).join(", ")})`,
+            },
+            transforms: [],
+          });
+        else
+          notes.push(
+            `${t.prettyName} is a multi-tensor saveable (${t.tensors.map((x) => x.suffix).join(", ")}): only a template checkpoint can fill it`,
+          );
+        continue;
+      }
       const ex = exact.get(t) ?? [];
       if (ex.length > 1) {
         problems.push({
