@@ -11,7 +11,7 @@
 import type { VariableInfo } from "../checkpoint/types.js";
 import type { ObjectGraphProto } from "../proto/index.js";
 import type { BindingSummary } from "../report/verdicts.js";
-import { prettyNames } from "./object-graph.js";
+import { prettyNames, trackableObjectText } from "./object-graph.js";
 import type { TargetAttribute, TargetGraph } from "./target.js";
 
 /** One target attribute's fate in the restore. */
@@ -140,12 +140,15 @@ export function bindObjectBased(
       return { target: a, checkpointKey: attr.checkpointKey, error };
     });
   const unresolved: string[] = [];
+  let unresolvedDetail: string | undefined;
   const unused: Array<[string, string[]]> = [];
   ckpt.nodes.forEach((node, c) => {
     if (node.attributes.length === 0) return;
     const tn = bound.get(c);
     if (tn === undefined) {
       unresolved.push(cNames[c] as string);
+      // assert_consumed raises at the first such node, quoting it.
+      unresolvedDetail ??= `Unresolved object in checkpoint ${cNames[c]}: ${trackableObjectText(node)}`;
       return;
     }
     const have = new Set(target.attributes.filter((a) => a.nodeId === tn).map((a) => a.name));
@@ -156,11 +159,16 @@ export function bindObjectBased(
     attributes,
     restoreErrors,
     nameBased: false,
-    unboundObjects: attributes.filter((x) => x.checkpointKey === undefined).map((x) => x.target.prettyName),
+    // Python objects, not attributes: an object with several attributes counts once.
+    unboundObjects: [
+      ...new Set(attributes.filter((x) => x.checkpointKey === undefined).map((x) => x.target.prettyName)),
+    ],
     unresolvedCheckpointValues: unresolved,
+    ...(unresolvedDetail !== undefined ? { unresolvedDetail } : {}),
     unusedAttributes: unused,
-    boundObjects: new Set(attributes.filter((x) => x.checkpointKey !== undefined).map((x) => x.target.nodeId))
-      .size,
+    // `assert_nontrivial_match` counts every bound checkpoint node (object_by_proto_id), those
+    // without values too (a matched `model` whose variables all differ still passes).
+    boundObjects: bound.size - 1,
   };
 }
 

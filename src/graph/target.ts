@@ -470,6 +470,47 @@ function fromAuthoring(doc: Record<string, unknown>, options: AuthoringOptions, 
 }
 
 /**
+ * The program `tf.train.Checkpoint(...).restore()` restores into: the target plus the root's
+ * `save_counter` (an int64 scalar variable, full name `save_counter`), which `Checkpoint.restore`
+ * always creates (`checkpoint.py`: `restore` calls `_maybe_create_save_counter` after `read`),
+ * appended as the root's last child when the target has no root child of that name.
+ * `Checkpoint.read` and Keras `load_weights` create none.
+ */
+export function withSaveCounter(t: TargetGraph): TargetGraph {
+  const root = t.graph.nodes[0] as TrackableObjectProto;
+  if (root.children.some((c) => c.localName === "save_counter")) return t;
+  const id = t.graph.nodes.length;
+  const field = t.graph.nodes.every((n) => n.hasCheckpointValues !== undefined) ? true : undefined;
+  const nodes: TrackableObjectProto[] = t.graph.nodes.map((n, i) =>
+    i === 0
+      ? {
+          ...n,
+          children: [...n.children, { nodeId: id, localName: "save_counter" }],
+          ...(field ? { hasCheckpointValues: true } : {}),
+        }
+      : n,
+  );
+  nodes.push({
+    children: [],
+    attributes: [
+      {
+        name: VARIABLE_VALUE,
+        fullName: "save_counter",
+        checkpointKey: attributeKey("save_counter"),
+        optionalRestore: false,
+      },
+    ],
+    slotVariables: [],
+    registeredSaver: undefined,
+    hasCheckpointValues: field,
+  });
+  const graph: ObjectGraphProto = { nodes };
+  const int64 = { dtype: dtypeFromName("int64"), shape: [] as readonly number[] };
+  const added = collectAttributes(graph, () => int64).filter((a) => a.nodeId === id);
+  return { graph, attributes: [...t.attributes, ...added] };
+}
+
+/**
  * Sets `has_checkpoint_values` on every node as `util.add_checkpoint_values_check` does: true for
  * nodes with attributes, slot variables or a registered saver and for their ancestors.
  */

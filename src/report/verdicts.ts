@@ -28,6 +28,11 @@ export interface BindingSummary {
   readonly unresolvedCheckpointValues: readonly string[];
   /** Attributes present in the checkpoint that the bound object does not have: [object, attribute names]. */
   readonly unusedAttributes?: ReadonlyArray<readonly [string, readonly string[]]>;
+  /**
+   * TF's whole message for the first unresolved checkpoint node (`assert_consumed` raises at the
+   * first one, quoting the node's proto); when absent, every unresolved name is listed.
+   */
+  readonly unresolvedDetail?: string;
   /** Number of objects bound besides the root. */
   readonly boundObjects: number;
   /** Shown in "Nothing to load" when nothing at all is in the program. */
@@ -50,7 +55,9 @@ export function computeVerdicts(b: BindingSummary): Verdicts {
   if (consumed.passed && b.unresolvedCheckpointValues.length > 0) {
     consumed = {
       passed: false,
-      message: b.unresolvedCheckpointValues.map((v) => `Unresolved object in checkpoint ${v}`).join("\n"),
+      message:
+        b.unresolvedDetail ??
+        b.unresolvedCheckpointValues.map((v) => `Unresolved object in checkpoint ${v}`).join("\n"),
     };
   }
   if (consumed.passed && (b.unusedAttributes?.length ?? 0) > 0) {
