@@ -9,6 +9,7 @@
 import { CorruptCheckpointError, type ErrorLocation, LimitExceededError } from "../errors.js";
 import { MAX_GRAPH_NODES } from "../limits.js";
 import { decodeObjectGraph, type ObjectGraphProto, type TrackableObjectProto } from "../proto/index.js";
+import { escapeLocalName } from "./keys.js";
 
 /** A validated object graph: node 0 is the root; every node id referenced is in range. */
 export type ObjectGraph = ObjectGraphProto;
@@ -201,4 +202,28 @@ export function trackableObjectText(node: TrackableObjectProto): string {
   if (node.hasCheckpointValues !== undefined)
     block("has_checkpoint_values", [["value", node.hasCheckpointValues ? "true" : undefined]]);
   return lines.map((l) => `${l}\n`).join("");
+}
+
+/**
+ * Every path from the root to each node (escaped object path strings), breadth-first, at most
+ * `cap` per node: an object reached by several edges (a Keras 3 kernel is both
+ * `model/_functional/_operations/1/_kernel` and `optimizer/_trainable_variables/0`) has several.
+ * The first is the breadth-first path TF keys it by. Linear in `cap` × edges.
+ */
+export function allObjectPaths(g: ObjectGraph, cap = 8): string[][] {
+  const out: string[][] = g.nodes.map(() => []);
+  out[0]?.push("");
+  const queue: Array<[number, string]> = [[0, ""]];
+  for (let head = 0; head < queue.length; head++) {
+    const [id, base] = queue[head] as [number, string];
+    for (const c of (g.nodes[id] as TrackableObjectProto).children) {
+      const list = out[c.nodeId] as string[];
+      const name = escapeLocalName(c.localName);
+      const p = base === "" ? name : `${base}/${name}`;
+      if (list.length >= cap || list.includes(p)) continue;
+      list.push(p);
+      queue.push([c.nodeId, p]);
+    }
+  }
+  return out;
 }

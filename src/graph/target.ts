@@ -15,7 +15,13 @@ import { CorruptCheckpointError, type DocumentProblem, InvalidDocumentError, Usa
 import type { ObjectGraphProto, TrackableObjectProto } from "../proto/index.js";
 import { validateDocument } from "../schema.js";
 import { attributeKey, objectPathToString, slotVariablePath, VARIABLE_VALUE } from "./keys.js";
-import { breadthFirstPaths, type ObjectGraph, prettyNames, validateObjectGraph } from "./object-graph.js";
+import {
+  allObjectPaths,
+  breadthFirstPaths,
+  type ObjectGraph,
+  prettyNames,
+  validateObjectGraph,
+} from "./object-graph.js";
 import { storedAttributes } from "./stored.js";
 
 /** One bundle tensor of a multi-tensor attribute: stored under `checkpointKey + suffix`. */
@@ -52,6 +58,12 @@ export interface TargetAttribute {
   readonly prettyName: string;
   /** Object path (escaped local names joined by `/`); for slot variables, their slot path. */
   readonly objectPath: string;
+  /**
+   * Other object paths that reach the same object (at most 7), when it is reached by several
+   * edges: a Keras 3 kernel keyed `optimizer/_trainable_variables/0` is also
+   * `model/_functional/_operations/1/_kernel`. Mappings may name it by any of them.
+   */
+  readonly aliases?: readonly string[];
   /** Set for optimizer slot variables. */
   readonly slot?: {
     readonly optimizerNodeId: number;
@@ -125,6 +137,7 @@ function collectAttributes(
 ): TargetAttribute[] {
   const names = prettyNames(g);
   const paths = objectPaths(g);
+  const every = allObjectPaths(g);
   const slots = slotOwners(g);
   const out: TargetAttribute[] = [];
   g.nodes.forEach((node, nodeId) => {
@@ -140,6 +153,9 @@ function collectAttributes(
         shape,
         prettyName: names[nodeId] as string,
         objectPath: paths[nodeId] ?? `(node ${nodeId})`,
+        ...((every[nodeId]?.length ?? 0) > 1
+          ? { aliases: (every[nodeId] as string[]).filter((p) => p !== paths[nodeId]) }
+          : {}),
         ...(slot !== undefined ? { slot } : {}),
         ...(tensors !== undefined ? { tensors } : {}),
       });
@@ -320,27 +336,130 @@ interface VariableSpec {
 
 interface TreeNode {
   readonly jsonPath: string;
-  readonly children: Array<[string, TreeNode]>;
+  /** Children in key order: objects defined here, or `$ref` edges to an object defined elsewhere. */
+  readonly children: Array<[string, TreeNode | RefEdge]>;
   readonly variable?: VariableSpec;
+  /** Local names of the path where the object is defined in the document. */
   readonly names: readonly string[];
   /** `"$name"` of an object: the TF name of an optimizer, used in default slot full names. */
   readonly optimizerName?: string;
 }
+
+/** `{"$ref": "a/b"}`: one more edge to the object defined at object path `a/b`. */
+interface RefEdge {
+  readonly jsonPath: string;
+  readonly ref: string;
+}
+
+const isRef = (c: TreeNode | RefEdge): c is RefEdge => "ref" in c;
 
 function isVariable(v: unknown): v is VariableSpec {
   return typeof v === "object" && v !== null && "dtype" in v && "shape" in v;
 }
 
 function toTree(obj: Record<string, unknown>, names: readonly string[], jsonPath: string): TreeNode {
-  const children: Array<[string, TreeNode]> = [];
+  const children: Array<[string, TreeNode | RefEdge]> = [];
   for (const [k, v] of Object.entries(obj)) {
     if (k.startsWith("$")) continue;
     const p = `${jsonPath}[${JSON.stringify(k)}]`;
-    if (isVariable(v)) children.push([k, { jsonPath: p, children: [], variable: v, names: [...names, k] }]);
+    const ref = (v as { $ref?: unknown }).$ref;
+    if (typeof ref === "string") children.push([k, { jsonPath: p, ref }]);
+    else if (isVariable(v))
+      children.push([k, { jsonPath: p, children: [], variable: v, names: [...names, k] }]);
     else children.push([k, toTree(v as Record<string, unknown>, [...names, k], p)]);
   }
   const name = obj.$name;
   return { jsonPath, children, names, ...(typeof name === "string" ? { optimizerName: name } : {}) };
+}
+
+/**
+ * The authoring form of a target (`mappings/object-graph-authoring.schema.json`): each object is
+ * defined at the path that first reaches it breadth-first (where its checkpoint key comes from)
+ * and every other edge to it is a `{"$ref": …}`, so reading the document back gives the same node
+ * ids, children, keys and full names. Variables carry `fullName` always; slot variables are listed
+ * on their variable under the optimizer's path, each with its `fullName`.
+ * @throws UsageError for what the form cannot say: attributes other than one `VARIABLE_VALUE`
+ *         under its conventional key (tables, iterators, Python state), a variable with
+ *         children, an unreachable object, a slot variable also reached by a child edge, or child
+ *         names whose order a JSON object cannot keep
+ *         (integer-like names after other names, or out of numeric order)
+ */
+export function targetToAuthoringJson(t: TargetGraph): Record<string, unknown> {
+  const g = t.graph;
+  const paths = breadthFirstPaths(g);
+  const slots = slotOwners(g);
+  const types = new Map(t.attributes.map((a) => [a.nodeId, a]));
+  const fail = (why: string) => {
+    throw new UsageError(`this graph cannot be written in the authoring form: ${why} (use the full form)`);
+  };
+  const pathOf = (id: number) => objectPathToString(paths[id] ?? []);
+  const docs = new Map<number, Record<string, unknown>>();
+  g.nodes.forEach((n, id) => {
+    if (paths[id] === undefined) {
+      if (!slots.has(id)) fail(`node ${id} is not reachable from the root`);
+      return;
+    }
+    if (n.attributes.length === 0) {
+      docs.set(id, {});
+      return;
+    }
+    const a = n.attributes[0] as TrackableObjectProto["attributes"][number];
+    const ty = types.get(id);
+    if (
+      id === 0 ||
+      n.attributes.length > 1 ||
+      a.name !== VARIABLE_VALUE ||
+      a.checkpointKey !== attributeKey(pathOf(id)) ||
+      ty === undefined ||
+      ty.tensors !== undefined
+    )
+      fail(`${pathOf(id) || "(root)"} holds a value that is not one variable under its conventional key`);
+    if (n.children.length > 0) fail(`variable ${pathOf(id)} has children`);
+    const ty2 = ty as TargetAttribute;
+    docs.set(id, { dtype: ty2.dtype.name, shape: [...ty2.shape], fullName: a.fullName });
+  });
+  // Slot variables, on their variable: { "<optimizer path>": { "<slot>": {…} } }.
+  g.nodes.forEach((n, optId) => {
+    for (const sv of n.slotVariables) {
+      const v = docs.get(sv.originalVariableNodeId);
+      const slot = types.get(sv.slotVariableNodeId);
+      if (v === undefined || !("dtype" in v) || slot === undefined || paths[optId] === undefined) {
+        fail(`slot '${sv.slotName}' of node ${optId} is not on a variable`);
+        return;
+      }
+      if (paths[sv.slotVariableNodeId] !== undefined)
+        fail(`slot variable ${pathOf(sv.slotVariableNodeId)} is also reached by a child edge`);
+      v.slots ??= {};
+      const bySlot = v.slots as Record<string, Record<string, unknown>>;
+      bySlot[pathOf(optId)] ??= {};
+      const mine = bySlot[pathOf(optId)] as Record<string, unknown>;
+      mine[sv.slotName] = {
+        ...(slot.dtype.name !== v.dtype ? { dtype: slot.dtype.name } : {}),
+        ...(slot.shape.join() !== (v.shape as number[]).join() ? { shape: [...slot.shape] } : {}),
+        fullName: slot.fullName,
+      };
+    }
+  });
+  g.nodes.forEach((n, id) => {
+    const doc = docs.get(id);
+    if (doc === undefined || n.children.length === 0) return;
+    const base = paths[id] as readonly string[];
+    for (const c of n.children) {
+      const cp = paths[c.nodeId];
+      const defines =
+        cp !== undefined &&
+        cp.length === base.length + 1 &&
+        cp[base.length] === c.localName &&
+        base.every((x, i) => cp[i] === x);
+      if (c.localName in doc)
+        fail(`${pathOf(id) || "(root)"} has two children named ${JSON.stringify(c.localName)}`);
+      doc[c.localName] = defines ? docs.get(c.nodeId) : { $ref: pathOf(c.nodeId) };
+    }
+    const order = Object.keys(doc);
+    if (order.join("\u0000") !== n.children.map((c) => c.localName).join("\u0000"))
+      fail(`the children of ${pathOf(id) || "(root)"} are in an order a JSON object cannot keep`);
+  });
+  return docs.get(0) as Record<string, unknown>;
 }
 
 /** Options of {@link targetFromJson} for the authoring form. */
@@ -368,23 +487,54 @@ function fromAuthoring(doc: Record<string, unknown>, options: AuthoringOptions, 
       },
     ]);
   }
-  // Breadth-first ids, children in key order (TrackableView._descendants_with_paths).
+  // Every defined object by the path where the document defines it (what `$ref` and `slots` name).
+  const defined: TreeNode[] = [root];
+  for (let i = 0; i < defined.length; i++)
+    for (const [, c] of (defined[i] as TreeNode).children) if (!isRef(c)) defined.push(c);
+  const byPath = new Map(defined.map((n) => [objectPathToString(n.names), n]));
+  const refProblems: DocumentProblem[] = [];
+  const resolve = (c: TreeNode | RefEdge): TreeNode | undefined => {
+    if (!isRef(c)) return c;
+    const n = byPath.get(c.ref);
+    if (n === undefined)
+      refProblems.push({
+        path: `${c.jsonPath}.$ref`,
+        message: `no object is defined at path ${JSON.stringify(c.ref)} (a $ref names where an object is defined, not another $ref)`,
+      });
+    return n;
+  };
+  for (const n of defined) for (const [, c] of n.children) resolve(c);
+  if (refProblems.length > 0) throw new InvalidDocumentError("object graph", file, refProblems);
+  // Breadth-first ids over every edge, children in key order, each object numbered where first
+  // reached and keyed by that path (TrackableView._descendants_with_paths).
   const order: TreeNode[] = [root];
-  for (let i = 0; i < order.length; i++) for (const [, c] of (order[i] as TreeNode).children) order.push(c);
+  const bfsPath = new Map<TreeNode, string>([[root, ""]]);
+  for (let i = 0; i < order.length; i++) {
+    const n = order[i] as TreeNode;
+    const base = bfsPath.get(n) as string;
+    for (const [k, c] of n.children) {
+      const t = resolve(c) as TreeNode;
+      if (bfsPath.has(t)) continue;
+      bfsPath.set(t, base === "" ? objectPathToString([k]) : `${base}/${objectPathToString([k])}`);
+      order.push(t);
+    }
+  }
   const id = new Map(order.map((n, i) => [n, i]));
-  const byPath = new Map(order.map((n) => [objectPathToString(n.names), n]));
   const nodes: Array<{
     children: TrackableObjectProto["children"];
     attributes: TrackableObjectProto["attributes"];
     slotVariables: TrackableObjectProto["slotVariables"];
   }> = order.map((n) => ({
-    children: n.children.map(([k, c]) => ({ nodeId: id.get(c) as number, localName: k })),
+    children: n.children.map(([k, c]) => ({
+      nodeId: id.get(resolve(c) as TreeNode) as number,
+      localName: k,
+    })),
     attributes: n.variable
       ? [
           {
             name: VARIABLE_VALUE,
             fullName: n.variable.fullName ?? n.names.join("/"),
-            checkpointKey: attributeKey(objectPathToString(n.names)),
+            checkpointKey: attributeKey(bfsPath.get(n) as string),
             optionalRestore: false,
           },
         ]
@@ -431,7 +581,7 @@ function fromAuthoring(doc: Record<string, unknown>, options: AuthoringOptions, 
       for (const { variable, spec } of list) {
         const v = variable.variable as VariableSpec;
         const slotId = nodes.length;
-        const varPath = objectPathToString(variable.names);
+        const varPath = bfsPath.get(variable) as string;
         // Keras names slots `<optimizer name>/<variable name>/<slot>`; the optimizer object may give
         // its name as "$name" (e.g. "Adam"), else its local name is used.
         const optName = opt.optimizerName ?? opt.names.at(-1) ?? "optimizer";
@@ -441,7 +591,7 @@ function fromAuthoring(doc: Record<string, unknown>, options: AuthoringOptions, 
             {
               name: VARIABLE_VALUE,
               fullName: spec.fullName ?? `${optName}/${v.fullName ?? variable.names.join("/")}/${slotName}`,
-              checkpointKey: attributeKey(slotVariablePath(varPath, objectPathToString(opt.names), slotName)),
+              checkpointKey: attributeKey(slotVariablePath(varPath, bfsPath.get(opt) as string, slotName)),
               optionalRestore: false,
             },
           ],

@@ -107,7 +107,10 @@ const fmt = (t: TensorType) => `${t.dtype.name}[${t.shape.join(", ")}]`;
 
 function matches(ref: TargetRef, t: TargetAttribute): boolean {
   if ("fullName" in ref) return t.fullName === ref.fullName;
-  return (t.name === "VARIABLE_VALUE" && t.objectPath === ref.path) || t.checkpointKey === ref.path;
+  return (
+    (t.name === "VARIABLE_VALUE" && (t.objectPath === ref.path || (t.aliases ?? []).includes(ref.path))) ||
+    t.checkpointKey === ref.path
+  );
 }
 
 function describeRule(r: Rule): string {
@@ -154,7 +157,9 @@ export function resolveAssignments(
       }
       for (const t of hits) exact.set(t, [...(exact.get(t) ?? []), r]);
     } else if (r.kind === "pattern") {
-      const byPath = new Map(target.attributes.map((t) => [t.objectPath, t]));
+      const byPath = new Map(
+        target.attributes.flatMap((t) => [t.objectPath, ...(t.aliases ?? [])].map((p) => [p, t] as const)),
+      );
       for (const name of src.keys()) {
         if (!r.pattern.test(name)) continue;
         const path = name.replace(r.pattern, r.to);
@@ -248,8 +253,12 @@ export function resolveAssignments(
       if (t.slot === undefined) {
         let done = false;
         for (const s of scopes) {
-          if (s.toScope !== "" && !t.objectPath.startsWith(s.toScope)) continue;
-          const rest = objectPathFromString(t.objectPath.slice(s.toScope.length));
+          // Any path reaching the object may lie under the scope (objects reached by two edges).
+          const path = [t.objectPath, ...(t.aliases ?? [])].find(
+            (p) => s.toScope === "" || p.startsWith(s.toScope),
+          );
+          if (path === undefined) continue;
+          const rest = objectPathFromString(path.slice(s.toScope.length));
           if (rest === undefined) continue;
           const name = s.fromScope + rest.join("/");
           if (src.has(name)) {

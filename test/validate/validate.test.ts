@@ -238,7 +238,7 @@ describe("integrity, formats and name-based checkpoints", () => {
 
   it("junit has one test case per target object", async () => {
     const mlp = join(work, "mlp", "ckpt-1");
-    const graph = join(REPO, "mappings", "examples", "tf1-mlp.graph.json");
+    const graph = join(REPO, "test", "helpers", "keras2-mlp.graph.json");
     await cli(
       "migrate",
       "--source",
@@ -246,7 +246,7 @@ describe("integrity, formats and name-based checkpoints", () => {
       "--target",
       graph,
       "--mapping",
-      join(REPO, "mappings", "examples", "tf1-mlp.mapping.json"),
+      join(REPO, "test", "helpers", "keras2-mlp.mapping.json"),
       "--output",
       mlp,
     );
