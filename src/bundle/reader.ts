@@ -499,7 +499,7 @@ export class BundleReader implements CheckpointReader {
         } catch (e) {
           failures.push(toFailure(e, entry.key));
         }
-      } else if (entry.dtype.kind !== "variant" && entry.dtype.kind !== "resource") {
+      } else if (entry.dtype.kind !== "resource") {
         ranges.push({ key: entry.key, entry });
       }
     }
@@ -510,7 +510,9 @@ export class BundleReader implements CheckpointReader {
     let okBytes = 0;
     for (const range of ranges) {
       try {
-        if (range.entry.dtype.kind === "string") {
+        if (range.entry.dtype.kind === "variant") {
+          await this.readEncodedVariant(range.key);
+        } else if (range.entry.dtype.kind === "string") {
           const { bytes, source } = await this.#readRange(range);
           decodeStringTensor(
             bytes,

@@ -2,7 +2,7 @@
 // an attribute's checkpoint_key is the PREFIX of the bundle keys it stores (MutableHashTable and
 // DenseHashTable: `table` → `table-keys`, `table-values`; a tf.data iterator: `ITERATOR` →
 // `ITERATOR_STATE`, a variant tensor).
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -129,6 +129,30 @@ describe("TF-written multi-tensor saveables", () => {
     expect(bad.failures.some((f) => f.includes("m/table/.ATTRIBUTES/tablex is not in the bundle"))).toBe(
       true,
     );
+  });
+});
+
+describe("variant tensors (a tf.data iterator's state)", () => {
+  it("their checksum is checked as TF computes it; a flipped byte is found", async () => {
+    const prefix = join(TF, "dataset-iterator", "ckpt-1");
+    const r = await BundleReader.open(prefix);
+    const key = "it/.ATTRIBUTES/ITERATOR_STATE";
+    const e = r.entry(key);
+    expect((await r.verify()).tensorsChecked).toBe(r.list().length);
+    await r.close();
+    const dir = join(work, "flipped");
+    mkdirSync(dir);
+    for (const f of ["ckpt-1.index", "ckpt-1.data-00000-of-00001"])
+      copyFileSync(join(TF, "dataset-iterator", f), join(dir, f));
+    const data = join(dir, "ckpt-1.data-00000-of-00001");
+    const bytes = readFileSync(data);
+    const at = (e?.proto.offset ?? 0) + Math.floor((e?.proto.size ?? 0) / 2);
+    bytes[at] = (bytes[at] ?? 0) ^ 0x01;
+    writeFileSync(data, bytes);
+    const bad = await BundleReader.open(join(dir, "ckpt-1"));
+    const v = await bad.verify();
+    await bad.close();
+    expect(v.failures.map((f) => f.key)).toEqual([key]);
   });
 });
 
