@@ -83,6 +83,26 @@ describe("Keras 3 as TF 2.21 writes it", () => {
     }
   });
 
+  it("draft-mapping names a shared object by its most descriptive path", async () => {
+    const r = await cli(
+      "draft-mapping",
+      "--source",
+      join(REPO, "fixtures", "tf1-mlp"),
+      "--target",
+      join(REPO, "mappings", "examples", "tf1-mlp.graph.json"),
+    );
+    expect(r.code).toBe(0);
+    const map = JSON.parse(r.stdout) as {
+      assignments: Array<{ from: string; to: string; confidence: number }>;
+    };
+    expect(map.assignments.map((a) => [a.from, a.to, a.confidence >= 0.9])).toEqual([
+      ["dense/kernel", "optimizer/_trainable_variables/0", true],
+      ["dense/bias", "optimizer/_trainable_variables/1", true],
+      ["dense_1/kernel", "optimizer/_trainable_variables/2", true],
+      ["dense_1/bias", "optimizer/_trainable_variables/3", true],
+    ]);
+  });
+
   it("graph --authoring prints the form", async () => {
     const prefix = join(TF, "keras3-functional-adam", "written");
     const r = await cli("graph", prefix, "--authoring");
