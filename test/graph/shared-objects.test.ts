@@ -103,6 +103,29 @@ describe("Keras 3 as TF 2.21 writes it", () => {
     ]);
   });
 
+  it("migrating onto a template written by write(): a note, or --save-counter adds it", async () => {
+    const { migrate } = await import("../../src/migrate.js");
+    const { validateCheckpoint } = await import("../../src/validate.js");
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const work = mkdtempSync(join(tmpdir(), "tfckpt-written-"));
+    const target = join(TF, "keras3-sequential-adam", "written");
+    const args = {
+      source: join(REPO, "fixtures", "tf1-mlp"),
+      target,
+      mapping: join(REPO, "mappings", "examples", "tf1-mlp.mapping.json"),
+    };
+    const plain = await migrate({ ...args, output: join(work, "a", "ckpt-1") });
+    expect(plain.notes.some((n) => n.startsWith("the output has no save_counter"))).toBe(true);
+    // As TF 2.21 says when Checkpoint.restore() creates its save_counter.
+    const v = await validateCheckpoint(join(work, "a", "ckpt-1"), { against: target });
+    expect(v.verdicts?.assertConsumed.message).toContain("unmatched objects: ['(root).save_counter']");
+    const counted = await migrate({ ...args, output: join(work, "b", "ckpt-1"), saveCounter: true });
+    expect(counted.notes.some((n) => n.startsWith("the output has no save_counter"))).toBe(false);
+    expect(counted.target.variables).toBe(15);
+    expect((await validateCheckpoint(join(work, "b", "ckpt-1"), { against: target })).passed).toBe(true);
+  });
+
   it("graph --authoring prints the form", async () => {
     const prefix = join(TF, "keras3-functional-adam", "written");
     const r = await cli("graph", prefix, "--authoring");
