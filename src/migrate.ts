@@ -197,6 +197,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
     const resolution = resolveAssignments(map, source.list(), target, {
       keepUnmapped: options.keepUnmapped ?? false,
       hasTemplate: template !== undefined,
+      ...(template !== undefined ? { templateKeys: new Set(template.list().map((v) => v.name)) } : {}),
       saveCounter,
     });
     const verdicts = computeVerdicts({

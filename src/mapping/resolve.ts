@@ -86,6 +86,8 @@ export interface ResolveOptions {
   readonly keepUnmapped?: boolean;
   /** True when the target came from a template checkpoint. */
   readonly hasTemplate?: boolean;
+  /** Checkpoint keys the template holds, when known: only those can be kept from it. */
+  readonly templateKeys?: ReadonlySet<string>;
   /** Value for an unmapped `save_counter` (default 1, as after one `Checkpoint.save()`). */
   readonly saveCounter?: number;
 }
@@ -325,7 +327,11 @@ export function resolveAssignments(
         });
         continue;
       }
-      if (options.keepUnmapped && options.hasTemplate) {
+      if (
+        options.keepUnmapped &&
+        options.hasTemplate &&
+        (options.templateKeys === undefined || options.templateKeys.has(t.checkpointKey))
+      ) {
         assign({
           target: t,
           source: { kind: "template" },

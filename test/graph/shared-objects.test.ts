@@ -124,6 +124,16 @@ describe("Keras 3 as TF 2.21 writes it", () => {
     expect(counted.notes.some((n) => n.startsWith("the output has no save_counter"))).toBe(false);
     expect(counted.target.variables).toBe(15);
     expect((await validateCheckpoint(join(work, "b", "ckpt-1"), { against: target })).passed).toBe(true);
+    // --keep-unmapped cannot keep a save_counter the template lacks: it is numbered instead.
+    const kept = await migrate({
+      ...args,
+      mapping: { assignments: [], ignore: ["*"] },
+      keepUnmapped: true,
+      saveCounter: true,
+      output: join(work, "c", "ckpt-3"),
+    });
+    expect(kept.output.written).toBe(true);
+    expect(kept.assignments.find((a) => a.target.startsWith("save_counter/"))?.rule.kind).toBe("default");
   });
 
   it("graph --authoring prints the form", async () => {
