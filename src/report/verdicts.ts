@@ -26,7 +26,10 @@ export interface BindingSummary {
   readonly unboundObjects: readonly string[];
   /** Checkpoint values (nodes with attributes) that no object consumed. */
   readonly unresolvedCheckpointValues: readonly string[];
-  /** Attributes present in the checkpoint that the bound object does not have: [object, attribute names]. */
+  /**
+   * Attributes present in the checkpoint that the bound object does not have: [object, attribute
+   * names]. TF prints each as `<name> (<Python repr>): [names]`, one per line; the repr is left out.
+   */
   readonly unusedAttributes?: ReadonlyArray<readonly [string, readonly string[]]>;
   /**
    * TF's whole message for the first unresolved checkpoint node (`assert_consumed` raises at the
@@ -63,7 +66,7 @@ export function computeVerdicts(b: BindingSummary): Verdicts {
   if (consumed.passed && (b.unusedAttributes?.length ?? 0) > 0) {
     consumed = {
       passed: false,
-      message: `Unused attributes in these objects (the attributes exist in the checkpoint but were not restored):\n${(b.unusedAttributes ?? []).map(([o, a]) => `    ${o}: ${list(a)}`).join("\n")}`,
+      message: `Unused attributes in these objects (the attributes exist in the checkpoint but were not restored):\n${(b.unusedAttributes ?? []).map(([o, a]) => `${o}: ${list(a)}`).join("\n")}`,
     };
   }
   let nontrivial: Verdict = { passed: true, message: null };

@@ -134,7 +134,7 @@ describe("mutated targets fail with TF's messages (spinwars Keras + Adam, TF 2.0
     });
     const r = await validateCheckpoint(ckpt, { against, restoreWith: "read" });
     expect(r.verdicts?.assertConsumed.message).toBe(
-      "Unused attributes in these objects (the attributes exist in the checkpoint but were not restored):\n    (root).d1.bias: ['VARIABLE_VALUE']",
+      "Unused attributes in these objects (the attributes exist in the checkpoint but were not restored):\n(root).d1.bias: ['VARIABLE_VALUE']",
     );
   });
 
