@@ -18,7 +18,12 @@ import { checkpointStatePath, writeCheckpointState } from "./checkpoint/state.js
 import type { CheckpointReader } from "./checkpoint/types.js";
 import { dtypeFromName } from "./dtypes.js";
 import { loadTarget } from "./graph/load.js";
-import { type TargetAttribute, type TargetGraph, withCheckpointValues } from "./graph/target.js";
+import {
+  type TargetAttribute,
+  type TargetGraph,
+  withCheckpointValues,
+  withSaveCounter,
+} from "./graph/target.js";
 import { type AttributeValue, attributeValue, writeObjectCheckpoint } from "./graph/write.js";
 import { checkOutputPaths } from "./io/atomic.js";
 import { type AssignmentMap, loadAssignmentMap, parseAssignmentMap } from "./mapping/document.js";
@@ -50,7 +55,10 @@ export interface MigrateOptions {
   readonly keepUnmapped?: boolean;
   /** Write the checkpoint even when `assert_consumed` would fail (unassigned targets are left out). */
   readonly allowPartial?: boolean;
-  /** With a JSON authoring graph: add `save_counter` as `Checkpoint.save` does. */
+  /**
+   * Add `save_counter` (as `Checkpoint.save` does) to a JSON authoring graph or a template that
+   * lacks one (a template written by `Checkpoint.write()`).
+   */
   readonly saveCounter?: boolean;
   /** Write `<dir>/checkpoint` naming the output (default true). */
   readonly writeState?: boolean;
@@ -96,7 +104,13 @@ async function valueFor(
       return { kind: "fixed", data: x.data };
     }
     case "template":
-      return whole(template as CheckpointReader, t.checkpointKey);
+      if (t.tensors === undefined) return whole(template as CheckpointReader, t.checkpointKey);
+      return {
+        kind: "parts",
+        parts: await Promise.all(
+          t.tensors.map((p) => whole(template as CheckpointReader, t.checkpointKey + p.suffix)),
+        ),
+      };
     case "variables": {
       const names = a.source.names;
       const only = names[0] as string;
@@ -171,10 +185,16 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
   try {
     const loaded = await loadTarget(options.target, { saveCounter: options.saveCounter ?? false });
     template = loaded.template;
-    const { target } = loaded;
+    // A template written by Checkpoint.write() has no save_counter; --save-counter adds it there too.
+    const target =
+      options.saveCounter && template !== undefined ? withSaveCounter(loaded.target) : loaded.target;
+    const hasSaveCounter = (target.graph.nodes[0]?.children ?? []).some(
+      (c) => c.localName === "save_counter",
+    );
     const resolution = resolveAssignments(map, source.list(), target, {
       keepUnmapped: options.keepUnmapped ?? false,
       hasTemplate: template !== undefined,
+      ...(template !== undefined ? { templateKeys: new Set(template.list().map((v) => v.name)) } : {}),
       saveCounter,
     });
     const verdicts = computeVerdicts({
@@ -183,6 +203,10 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       boundObjects: resolution.assignments.filter((a) => a.source.kind === "variables").length,
     });
     const notes = [...source.notes, ...loaded.notes, ...resolution.notes];
+    if (!hasSaveCounter)
+      notes.push(
+        "the output has no save_counter: tf.train.Checkpoint(...).restore() creates one and then fails assert_consumed and assert_existing_objects_matched on it (TF 2.21); restore with Checkpoint.read(), or migrate with --save-counter",
+      );
     let reason: string | null = null;
     if (options.dryRun) reason = "dry run";
     else if (output === undefined) reason = "no output prefix given";

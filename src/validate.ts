@@ -1,7 +1,8 @@
 /**
  * `validate`: answers offline what `tf.train.Checkpoint(...).restore(path).assert_consumed()`
- * (or `assert_existing_objects_matched`, `assert_nontrivial_match`) would answer, after checking
- * the checkpoint's integrity and its object graph's consistency.
+ * (or `assert_existing_objects_matched`, `assert_nontrivial_match`; or the same after
+ * `Checkpoint.read(path)`) would answer, after checking the checkpoint's integrity and its object
+ * graph's consistency.
  *
  * @module
  */
@@ -10,7 +11,15 @@ import type { VerifyResult } from "./checkpoint/types.js";
 import { type BindingResult, bindNameBased, bindObjectBased } from "./graph/bind.js";
 import { type ConsistencyIssue, checkConsistency } from "./graph/consistency.js";
 import { loadTarget } from "./graph/load.js";
+import { withSaveCounter } from "./graph/target.js";
 import { computeVerdicts, nameBasedVerdicts, type Verdicts } from "./report/verdicts.js";
+
+/**
+ * How the program restores: `restore` is `tf.train.Checkpoint(...).restore(path)`, which always
+ * creates the root's `save_counter` (so a checkpoint without one leaves it unbound); `read` is
+ * `Checkpoint.read(path)` (and Keras `load_weights`), which creates none.
+ */
+export type RestoreMethod = "restore" | "read";
 
 /** The assertion to apply. */
 export type Assertion = "consumed" | "existing-objects-matched" | "nontrivial-match";
@@ -21,6 +30,8 @@ export interface ValidateOptions {
   readonly against?: string;
   /** Default `consumed`. */
   readonly assertion?: Assertion;
+  /** Default `restore`: the target gets the `save_counter` `Checkpoint.restore` creates. */
+  readonly restoreWith?: RestoreMethod;
   /** Report assertion failures but pass (like `expect_partial()`); integrity and restore errors still fail. */
   readonly expectPartial?: boolean;
   readonly onProgress?: (done: number, total: number) => void;
@@ -37,6 +48,7 @@ export interface ValidationResult {
   };
   readonly against: string | null;
   readonly assertion: Assertion;
+  readonly restoreWith: RestoreMethod;
   readonly expectPartial: boolean;
   readonly integrity: VerifyResult;
   readonly consistency: readonly ConsistencyIssue[];
@@ -63,6 +75,7 @@ export async function validateCheckpoint(
   options: ValidateOptions = {},
 ): Promise<ValidationResult> {
   const assertion = options.assertion ?? "consumed";
+  const restoreWith = options.restoreWith ?? "restore";
   const reader = await openCheckpoint(path);
   try {
     const integrity = await reader.verify(options.onProgress);
@@ -72,17 +85,22 @@ export async function validateCheckpoint(
     let verdicts: Verdicts | null = null;
     const notes = [...reader.notes];
     if (options.against !== undefined) {
-      const { target, template, notes: tn } = await loadTarget(options.against);
+      const { target: loaded, template, notes: tn } = await loadTarget(options.against);
       await template?.close();
       notes.push(...tn);
       if (graph !== undefined) {
+        const target = restoreWith === "restore" ? withSaveCounter(loaded) : loaded;
+        if (target !== loaded)
+          notes.push(
+            "the target has no save_counter: added, as tf.train.Checkpoint.restore creates one (--restore-with read: none)",
+          );
         binding = bindObjectBased(graph, (k) => reader.get(k), target);
         verdicts = computeVerdicts(binding);
       } else {
         notes.push(
           "name-based checkpoint: variables are matched by full_name, as TF2's name-based restore does",
         );
-        binding = bindNameBased((n) => reader.get(n), target);
+        binding = bindNameBased((n) => reader.get(n), loaded);
         const unbound = binding.attributes.filter((a) => a.checkpointKey === undefined);
         const byObject = new Map<string, string[]>();
         for (const a of unbound)
@@ -107,6 +125,7 @@ export async function validateCheckpoint(
       },
       against: options.against ?? null,
       assertion,
+      restoreWith,
       expectPartial: options.expectPartial ?? false,
       integrity,
       consistency,

@@ -11,7 +11,7 @@
 import type { VariableInfo } from "../checkpoint/types.js";
 import type { ObjectGraphProto } from "../proto/index.js";
 import type { BindingSummary } from "../report/verdicts.js";
-import { prettyNames } from "./object-graph.js";
+import { prettyNames, trackableObjectText } from "./object-graph.js";
 import type { TargetAttribute, TargetGraph } from "./target.js";
 
 /** One target attribute's fate in the restore. */
@@ -36,6 +36,7 @@ const fmtShape = (s: readonly number[]) => `(${s.join(", ")}${s.length === 1 ? "
 
 function compare(t: TargetAttribute, v: VariableInfo | undefined, key: string): string | undefined {
   if (v === undefined) return `checkpoint key ${key} is missing from the bundle`;
+  // A variable restores one tensor of its own shape; lookup tables import any number of entries.
   if (v.shape.join() !== t.shape.join()) {
     return `Received incompatible tensor with shape ${fmtShape(v.shape)} when attempting to restore variable with shape ${fmtShape(t.shape)} and name ${t.fullName || t.prettyName}.`;
   }
@@ -120,17 +121,34 @@ export function bindObjectBased(
           checkpointKey: undefined,
           error: `the bound checkpoint node ${cNames[c]} has no attribute ${a.name}`,
         };
-      const error = compare(a, lookup(attr.checkpointKey), attr.checkpointKey);
+      // A multi-tensor saveable reads `checkpoint_key + suffix` for each of its specs (its size
+      // may differ: a table imports any number of entries); a variable reads the key itself.
+      const error =
+        a.tensors === undefined
+          ? compare(a, lookup(attr.checkpointKey), attr.checkpointKey)
+          : a.tensors
+              .map((p) => {
+                const key = attr.checkpointKey + p.suffix;
+                const v = lookup(key);
+                if (v === undefined) return `checkpoint key ${key} is missing from the bundle`;
+                return v.dtype === p.dtype
+                  ? undefined
+                  : `Received tensor of dtype ${v.dtype.name} for ${key} when attempting to restore ${a.prettyName}, which expects ${p.dtype.name}.`;
+              })
+              .find((e) => e !== undefined);
       if (error !== undefined) restoreErrors.push(error);
       return { target: a, checkpointKey: attr.checkpointKey, error };
     });
   const unresolved: string[] = [];
+  let unresolvedDetail: string | undefined;
   const unused: Array<[string, string[]]> = [];
   ckpt.nodes.forEach((node, c) => {
     if (node.attributes.length === 0) return;
     const tn = bound.get(c);
     if (tn === undefined) {
       unresolved.push(cNames[c] as string);
+      // assert_consumed raises at the first such node, quoting it.
+      unresolvedDetail ??= `Unresolved object in checkpoint ${cNames[c]}: ${trackableObjectText(node)}`;
       return;
     }
     const have = new Set(target.attributes.filter((a) => a.nodeId === tn).map((a) => a.name));
@@ -141,11 +159,16 @@ export function bindObjectBased(
     attributes,
     restoreErrors,
     nameBased: false,
-    unboundObjects: attributes.filter((x) => x.checkpointKey === undefined).map((x) => x.target.prettyName),
+    // Python objects, not attributes: an object with several attributes counts once.
+    unboundObjects: [
+      ...new Set(attributes.filter((x) => x.checkpointKey === undefined).map((x) => x.target.prettyName)),
+    ],
     unresolvedCheckpointValues: unresolved,
+    ...(unresolvedDetail !== undefined ? { unresolvedDetail } : {}),
     unusedAttributes: unused,
-    boundObjects: new Set(attributes.filter((x) => x.checkpointKey !== undefined).map((x) => x.target.nodeId))
-      .size,
+    // `assert_nontrivial_match` counts every bound checkpoint node (object_by_proto_id), those
+    // without values too (a matched `model` whose variables all differ still passes).
+    boundObjects: bound.size - 1,
   };
 }
 

@@ -8,8 +8,9 @@
  * @module
  */
 import { type CheckpointReader, OBJECT_GRAPH_KEY } from "../checkpoint/types.js";
-import { attributeKey, attributeTensorKeys, objectPathToString, slotVariablePath } from "./keys.js";
+import { attributeKey, objectPathToString, slotVariablePath } from "./keys.js";
 import { breadthFirstPaths, type ObjectGraph, prettyNames } from "./object-graph.js";
+import { storedAttributes } from "./stored.js";
 import { withCheckpointValues } from "./target.js";
 
 /** One finding. Errors fail `validate`; warnings are reported. */
@@ -26,13 +27,18 @@ export interface ConsistencyIssue {
   readonly key?: string;
 }
 
-/** Checks `graph` against the bundle `reader` holds. */
+/**
+ * Checks `graph` against the bundle `reader` holds. An attribute whose key is absent but prefixes
+ * bundle keys is a multi-tensor saveable (a lookup table's `-keys`/`-values`, an iterator's
+ * `_STATE`; see {@link storedAttributes}): its parts are its keys, and their dtypes (`variant` for
+ * iterators) are not variable dtypes.
+ */
 export function checkConsistency(graph: ObjectGraph, reader: CheckpointReader): ConsistencyIssue[] {
   const issues: ConsistencyIssue[] = [];
   const names = prettyNames(graph);
   const paths = breadthFirstPaths(graph);
-  const referenced = new Set<string>([OBJECT_GRAPH_KEY]);
-  const allKeys = reader.list().map((v) => v.name);
+  const stored = storedAttributes(graph, reader.list());
+  const referenced = new Set<string>([OBJECT_GRAPH_KEY, ...stored.claimed]);
   const slotOf = new Map<number, { opt: number; orig: number; slot: string }>();
   graph.nodes.forEach((n, i) => {
     for (const s of n.slotVariables)
@@ -40,21 +46,19 @@ export function checkConsistency(graph: ObjectGraph, reader: CheckpointReader): 
   });
   graph.nodes.forEach((node, id) => {
     for (const a of node.attributes) {
-      const keys = attributeTensorKeys(a.checkpointKey, allKeys);
-      for (const k of keys) referenced.add(k);
       referenced.add(a.checkpointKey);
-      const v = reader.get(keys[0] ?? a.checkpointKey);
-      if (v === undefined) {
+      const v = reader.get(a.checkpointKey);
+      const multi = stored.multi.has(a.checkpointKey);
+      if (v === undefined && !multi) {
         issues.push({
           severity: "error",
           code: "missing-key",
           key: a.checkpointKey,
-          message: `${names[id]} attribute ${a.name}: key ${a.checkpointKey} is not in the bundle`,
+          message: `${names[id]} attribute ${a.name}: key ${a.checkpointKey} is not in the bundle, nor any key it prefixes`,
         });
         continue;
       }
-      // Variant values are legitimate (a tf.data iterator's state); resource handles never are.
-      if (v.dtype.kind === "resource") {
+      if (v !== undefined && (v.dtype.kind === "resource" || v.dtype.kind === "variant")) {
         issues.push({
           severity: "error",
           code: "bad-dtype",

@@ -63,18 +63,3 @@ export function attributeKey(objectPath: string, attribute = VARIABLE_VALUE): st
 export function slotVariablePath(variablePath: string, optimizerPath: string, slotName: string): string {
   return `${variablePath}/${OPTIMIZER_SLOT}/${optimizerPath}/${escapeLocalName(slotName)}`;
 }
-
-/**
- * The bundle keys that hold an attribute's tensors. Usually just `checkpointKey`; a trackable
- * whose `_serialize_to_tensors` names its tensors (e.g. a `tf.data` iterator: `{"_STATE": …}`)
- * saves them under `checkpointKey` + the escaped tensor name (`ITERATOR` → `ITERATOR_STATE`),
- * as `saveable_object_util` / `save_util.py` build spec names, while the object graph records
- * only `checkpointKey`.
- * @param sortedKeys every bundle key, in bytewise (list) order
- */
-export function attributeTensorKeys(checkpointKey: string, sortedKeys: readonly string[]): string[] {
-  if (sortedKeys.includes(checkpointKey)) return [checkpointKey];
-  return sortedKeys.filter(
-    (k) => k.startsWith(checkpointKey) && !k.slice(checkpointKey.length).includes("/"),
-  );
-}

@@ -9,6 +9,7 @@
 import { CorruptCheckpointError, type ErrorLocation, LimitExceededError } from "../errors.js";
 import { MAX_GRAPH_NODES } from "../limits.js";
 import { decodeObjectGraph, type ObjectGraphProto, type TrackableObjectProto } from "../proto/index.js";
+import { escapeLocalName } from "./keys.js";
 
 /** A validated object graph: node 0 is the root; every node id referenced is in range. */
 export type ObjectGraph = ObjectGraphProto;
@@ -143,4 +144,86 @@ export function renderTree(g: ObjectGraph): string[] {
     pushChildren(id, depth + 1);
   }
   return lines;
+}
+
+/** A string as protobuf's text format writes it (`text_format.CEscape`, UTF-8 bytes escaped in octal). */
+function textString(s: string): string {
+  let out = '"';
+  for (const b of new TextEncoder().encode(s)) {
+    if (b === 0x0a) out += "\\n";
+    else if (b === 0x0d) out += "\\r";
+    else if (b === 0x09) out += "\\t";
+    else if (b === 0x22) out += '\\"';
+    else if (b === 0x27) out += "\\'";
+    else if (b === 0x5c) out += "\\\\";
+    else if (b < 0x20 || b >= 0x7f) out += `\\${b.toString(8).padStart(3, "0")}`;
+    else out += String.fromCharCode(b);
+  }
+  return `${out}"`;
+}
+
+/**
+ * One node as Python's `str(TrackableObject)` prints it (protobuf text format: fields in field
+ * number order, proto3 defaults left out, two-space indentation), as TF's
+ * `assert_consumed` quotes it in "Unresolved object in checkpoint …: <node>".
+ */
+export function trackableObjectText(node: TrackableObjectProto): string {
+  const lines: string[] = [];
+  const block = (name: string, fields: Array<[string, string | undefined]>) => {
+    lines.push(`${name} {`);
+    for (const [k, v] of fields) if (v !== undefined) lines.push(`  ${k}: ${v}`);
+    lines.push("}");
+  };
+  const str = (s: string) => (s === "" ? undefined : textString(s));
+  const int = (n: number) => (n === 0 ? undefined : String(n));
+  for (const c of node.children)
+    block("children", [
+      ["node_id", int(c.nodeId)],
+      ["local_name", str(c.localName)],
+    ]);
+  for (const a of node.attributes)
+    block("attributes", [
+      ["name", str(a.name)],
+      ["full_name", str(a.fullName)],
+      ["checkpoint_key", str(a.checkpointKey)],
+      ["optional_restore", a.optionalRestore ? "true" : undefined],
+    ]);
+  for (const s of node.slotVariables)
+    block("slot_variables", [
+      ["original_variable_node_id", int(s.originalVariableNodeId)],
+      ["slot_name", str(s.slotName)],
+      ["slot_variable_node_id", int(s.slotVariableNodeId)],
+    ]);
+  if (node.registeredSaver !== undefined)
+    block("registered_saver", [
+      ["name", str(node.registeredSaver.name)],
+      ["object_name", str(node.registeredSaver.objectName)],
+    ]);
+  if (node.hasCheckpointValues !== undefined)
+    block("has_checkpoint_values", [["value", node.hasCheckpointValues ? "true" : undefined]]);
+  return lines.map((l) => `${l}\n`).join("");
+}
+
+/**
+ * Every path from the root to each node (escaped object path strings), breadth-first, at most
+ * `cap` per node: an object reached by several edges (a Keras 3 kernel is both
+ * `model/_functional/_operations/1/_kernel` and `optimizer/_trainable_variables/0`) has several.
+ * The first is the breadth-first path TF keys it by. Linear in `cap` × edges.
+ */
+export function allObjectPaths(g: ObjectGraph, cap = 8): string[][] {
+  const out: string[][] = g.nodes.map(() => []);
+  out[0]?.push("");
+  const queue: Array<[number, string]> = [[0, ""]];
+  for (let head = 0; head < queue.length; head++) {
+    const [id, base] = queue[head] as [number, string];
+    for (const c of (g.nodes[id] as TrackableObjectProto).children) {
+      const list = out[c.nodeId] as string[];
+      const name = escapeLocalName(c.localName);
+      const p = base === "" ? name : `${base}/${name}`;
+      if (list.length >= cap || list.includes(p)) continue;
+      list.push(p);
+      queue.push([c.nodeId, p]);
+    }
+  }
+  return out;
 }

@@ -9,19 +9,29 @@
  * @module
  */
 
-import { type CheckpointReader, OBJECT_GRAPH_KEY, type VariableInfo } from "../checkpoint/types.js";
+import { type CheckpointReader, OBJECT_GRAPH_KEY } from "../checkpoint/types.js";
 import { type DTypeInfo, dtypeFromName } from "../dtypes.js";
 import { CorruptCheckpointError, type DocumentProblem, InvalidDocumentError, UsageError } from "../errors.js";
 import type { ObjectGraphProto, TrackableObjectProto } from "../proto/index.js";
 import { validateDocument } from "../schema.js";
+import { attributeKey, objectPathToString, slotVariablePath, VARIABLE_VALUE } from "./keys.js";
 import {
-  attributeKey,
-  attributeTensorKeys,
-  objectPathToString,
-  slotVariablePath,
-  VARIABLE_VALUE,
-} from "./keys.js";
-import { breadthFirstPaths, type ObjectGraph, prettyNames, validateObjectGraph } from "./object-graph.js";
+  allObjectPaths,
+  breadthFirstPaths,
+  type ObjectGraph,
+  prettyNames,
+  validateObjectGraph,
+} from "./object-graph.js";
+import { storedAttributes } from "./stored.js";
+
+/** One bundle tensor of a multi-tensor attribute: stored under `checkpointKey + suffix`. */
+export interface TargetTensor {
+  /** What follows the attribute's checkpoint key (`-keys`, `-values`, `_STATE`). */
+  readonly suffix: string;
+  readonly dtype: DTypeInfo;
+  /** Shape in elements per dimension. */
+  readonly shape: readonly number[];
+}
 
 /** One attribute (normally a variable's `VARIABLE_VALUE`) of the target graph. */
 export interface TargetAttribute {
@@ -30,15 +40,30 @@ export interface TargetAttribute {
   readonly name: string;
   /** TF1-style variable name (what name-based restores match). */
   readonly fullName: string;
-  /** Bundle key the value is written under. */
+  /** Bundle key the value is written under (for a multi-tensor attribute, the prefix of its keys). */
   readonly checkpointKey: string;
+  /** The value's dtype (for a multi-tensor attribute, that of its first tensor). */
   readonly dtype: DTypeInfo;
-  /** Shape in elements per dimension. */
+  /** Shape in elements per dimension (for a multi-tensor attribute, that of its first tensor). */
   readonly shape: readonly number[];
+  /**
+   * Set for a multi-tensor saveable (a `MutableHashTable`'s `table` → `-keys`, `-values`; a
+   * `tf.data` iterator's `ITERATOR` → `_STATE`): the tensors stored, in key order, under
+   * `checkpointKey + suffix`; `checkpointKey` itself is not a bundle key
+   * (`tensorflow/python/checkpoint/save_util_v1.py`). Such values are opaque to mappings: a
+   * migration copies them from a template checkpoint.
+   */
+  readonly tensors?: readonly TargetTensor[];
   /** TF's pretty name of the node: `(root).model.dense.kernel`, or a slot's description. */
   readonly prettyName: string;
   /** Object path (escaped local names joined by `/`); for slot variables, their slot path. */
   readonly objectPath: string;
+  /**
+   * Other object paths that reach the same object (at most 7), when it is reached by several
+   * edges: a Keras 3 kernel keyed `optimizer/_trainable_variables/0` is also
+   * `model/_functional/_operations/1/_kernel`. Mappings may name it by any of them.
+   */
+  readonly aliases?: readonly string[];
   /** Set for optimizer slot variables. */
   readonly slot?: {
     readonly optimizerNodeId: number;
@@ -108,32 +133,32 @@ function collectAttributes(
   typeOf: (
     nodeId: number,
     attr: TrackableObjectProto["attributes"][number],
-  ) =>
-    | { dtype: DTypeInfo; shape: readonly number[] }
-    | ReadonlyArray<{ checkpointKey: string; dtype: DTypeInfo; shape: readonly number[] }>,
+  ) => { dtype: DTypeInfo; shape: readonly number[]; tensors?: readonly TargetTensor[] },
 ): TargetAttribute[] {
   const names = prettyNames(g);
   const paths = objectPaths(g);
+  const every = allObjectPaths(g);
   const slots = slotOwners(g);
   const out: TargetAttribute[] = [];
   g.nodes.forEach((node, nodeId) => {
     for (const a of node.attributes) {
-      const types = typeOf(nodeId, a);
+      const { dtype, shape, tensors } = typeOf(nodeId, a);
       const slot = slots.get(nodeId);
-      // One attribute may hold several tensors under suffixed keys (see attributeTensorKeys).
-      for (const t of "dtype" in types ? [{ ...types, checkpointKey: a.checkpointKey }] : types) {
-        out.push({
-          nodeId,
-          name: a.name,
-          fullName: a.fullName,
-          checkpointKey: t.checkpointKey,
-          dtype: t.dtype,
-          shape: t.shape,
-          prettyName: names[nodeId] as string,
-          objectPath: paths[nodeId] ?? `(node ${nodeId})`,
-          ...(slot !== undefined ? { slot } : {}),
-        });
-      }
+      out.push({
+        nodeId,
+        name: a.name,
+        fullName: a.fullName,
+        checkpointKey: a.checkpointKey,
+        dtype,
+        shape,
+        prettyName: names[nodeId] as string,
+        objectPath: paths[nodeId] ?? `(node ${nodeId})`,
+        ...((every[nodeId]?.length ?? 0) > 1
+          ? { aliases: (every[nodeId] as string[]).filter((p) => p !== paths[nodeId]) }
+          : {}),
+        ...(slot !== undefined ? { slot } : {}),
+        ...(tensors !== undefined ? { tensors } : {}),
+      });
     }
   });
   return out;
@@ -141,9 +166,9 @@ function collectAttributes(
 
 /**
  * The target described by an object-based checkpoint (its graph; dtypes and shapes from its
- * bundle entries).
+ * bundle entries; multi-tensor attributes with their parts, see `stored.ts`).
  * @throws UsageError for a name-based checkpoint; CorruptCheckpointError when an attribute's key
- *         is not in the bundle
+ *         is not in the bundle and prefixes no bundle key
  */
 export async function targetFromCheckpoint(reader: CheckpointReader): Promise<TargetGraph> {
   const g = await reader.objectGraph();
@@ -153,22 +178,25 @@ export async function targetFromCheckpoint(reader: CheckpointReader): Promise<Ta
     );
   }
   const stored = await reader.readTensor(OBJECT_GRAPH_KEY);
-  const allKeys = reader.list().map((v) => v.name);
+  const { multi } = storedAttributes(g, reader.list());
   return {
     graph: g,
     ...(stored.kind === "string" && stored.strings[0] !== undefined ? { encoded: stored.strings[0] } : {}),
     attributes: collectAttributes(g, (_, a) => {
-      const keys = attributeTensorKeys(a.checkpointKey, allKeys);
-      if (keys.length === 0) {
+      const v = reader.get(a.checkpointKey);
+      const parts = multi.get(a.checkpointKey);
+      if (v === undefined && parts !== undefined) {
+        const tensors = parts.map((p) => ({ suffix: p.suffix, dtype: p.info.dtype, shape: p.info.shape }));
+        const first = tensors[0] as TargetTensor;
+        return { dtype: first.dtype, shape: first.shape, tensors };
+      }
+      if (v === undefined) {
         throw new CorruptCheckpointError(`object graph attribute refers to a key the bundle does not hold`, {
           file: reader.path,
           key: a.checkpointKey,
         });
       }
-      return keys.map((k) => {
-        const v = reader.get(k) as VariableInfo;
-        return { checkpointKey: k, dtype: v.dtype, shape: v.shape };
-      });
+      return { dtype: v.dtype, shape: v.shape };
     }),
   };
 }
@@ -190,6 +218,7 @@ export interface FullGraphJson {
       optionalRestore?: boolean;
       dtype: string;
       shape: number[];
+      tensors?: Array<{ suffix: string; dtype: string; shape: number[] }>;
     }>;
     readonly slotVariables?: ReadonlyArray<{ originalVariable: number; slot: string; slotVariable: number }>;
     readonly hasCheckpointValues?: boolean;
@@ -218,6 +247,15 @@ export function targetToFullJson(t: TargetGraph): FullGraphJson {
                 ...(a.optionalRestore ? { optionalRestore: true } : {}),
                 dtype: ty.dtype.name,
                 shape: [...ty.shape],
+                ...(ty.tensors !== undefined
+                  ? {
+                      tensors: ty.tensors.map((x) => ({
+                        suffix: x.suffix,
+                        dtype: x.dtype.name,
+                        shape: [...x.shape],
+                      })),
+                    }
+                  : {}),
               };
             }),
           }
@@ -269,7 +307,19 @@ function fromFullJson(doc: FullGraphJson, file?: string): TargetGraph {
       const j = doc.nodes[nodeId]?.attributes?.find(
         (x) => x.name === a.name && x.checkpointKey === a.checkpointKey,
       );
-      return { dtype: dtypeFromName(j?.dtype ?? "float32"), shape: j?.shape ?? [] };
+      return {
+        dtype: dtypeFromName(j?.dtype ?? "float32"),
+        shape: j?.shape ?? [],
+        ...(j?.tensors !== undefined
+          ? {
+              tensors: j.tensors.map((x) => ({
+                suffix: x.suffix,
+                dtype: dtypeFromName(x.dtype),
+                shape: x.shape,
+              })),
+            }
+          : {}),
+      };
     }),
   };
 }
@@ -286,27 +336,130 @@ interface VariableSpec {
 
 interface TreeNode {
   readonly jsonPath: string;
-  readonly children: Array<[string, TreeNode]>;
+  /** Children in key order: objects defined here, or `$ref` edges to an object defined elsewhere. */
+  readonly children: Array<[string, TreeNode | RefEdge]>;
   readonly variable?: VariableSpec;
+  /** Local names of the path where the object is defined in the document. */
   readonly names: readonly string[];
   /** `"$name"` of an object: the TF name of an optimizer, used in default slot full names. */
   readonly optimizerName?: string;
 }
+
+/** `{"$ref": "a/b"}`: one more edge to the object defined at object path `a/b`. */
+interface RefEdge {
+  readonly jsonPath: string;
+  readonly ref: string;
+}
+
+const isRef = (c: TreeNode | RefEdge): c is RefEdge => "ref" in c;
 
 function isVariable(v: unknown): v is VariableSpec {
   return typeof v === "object" && v !== null && "dtype" in v && "shape" in v;
 }
 
 function toTree(obj: Record<string, unknown>, names: readonly string[], jsonPath: string): TreeNode {
-  const children: Array<[string, TreeNode]> = [];
+  const children: Array<[string, TreeNode | RefEdge]> = [];
   for (const [k, v] of Object.entries(obj)) {
     if (k.startsWith("$")) continue;
     const p = `${jsonPath}[${JSON.stringify(k)}]`;
-    if (isVariable(v)) children.push([k, { jsonPath: p, children: [], variable: v, names: [...names, k] }]);
+    const ref = (v as { $ref?: unknown }).$ref;
+    if (typeof ref === "string") children.push([k, { jsonPath: p, ref }]);
+    else if (isVariable(v))
+      children.push([k, { jsonPath: p, children: [], variable: v, names: [...names, k] }]);
     else children.push([k, toTree(v as Record<string, unknown>, [...names, k], p)]);
   }
   const name = obj.$name;
   return { jsonPath, children, names, ...(typeof name === "string" ? { optimizerName: name } : {}) };
+}
+
+/**
+ * The authoring form of a target (`mappings/object-graph-authoring.schema.json`): each object is
+ * defined at the path that first reaches it breadth-first (where its checkpoint key comes from)
+ * and every other edge to it is a `{"$ref": …}`, so reading the document back gives the same node
+ * ids, children, keys and full names. Variables carry `fullName` always; slot variables are listed
+ * on their variable under the optimizer's path, each with its `fullName`.
+ * @throws UsageError for what the form cannot say: attributes other than one `VARIABLE_VALUE`
+ *         under its conventional key (tables, iterators, Python state), a variable with
+ *         children, an unreachable object, a slot variable also reached by a child edge, or child
+ *         names whose order a JSON object cannot keep
+ *         (integer-like names after other names, or out of numeric order)
+ */
+export function targetToAuthoringJson(t: TargetGraph): Record<string, unknown> {
+  const g = t.graph;
+  const paths = breadthFirstPaths(g);
+  const slots = slotOwners(g);
+  const types = new Map(t.attributes.map((a) => [a.nodeId, a]));
+  const fail = (why: string) => {
+    throw new UsageError(`this graph cannot be written in the authoring form: ${why} (use the full form)`);
+  };
+  const pathOf = (id: number) => objectPathToString(paths[id] ?? []);
+  const docs = new Map<number, Record<string, unknown>>();
+  g.nodes.forEach((n, id) => {
+    if (paths[id] === undefined) {
+      if (!slots.has(id)) fail(`node ${id} is not reachable from the root`);
+      return;
+    }
+    if (n.attributes.length === 0) {
+      docs.set(id, {});
+      return;
+    }
+    const a = n.attributes[0] as TrackableObjectProto["attributes"][number];
+    const ty = types.get(id);
+    if (
+      id === 0 ||
+      n.attributes.length > 1 ||
+      a.name !== VARIABLE_VALUE ||
+      a.checkpointKey !== attributeKey(pathOf(id)) ||
+      ty === undefined ||
+      ty.tensors !== undefined
+    )
+      fail(`${pathOf(id) || "(root)"} holds a value that is not one variable under its conventional key`);
+    if (n.children.length > 0) fail(`variable ${pathOf(id)} has children`);
+    const ty2 = ty as TargetAttribute;
+    docs.set(id, { dtype: ty2.dtype.name, shape: [...ty2.shape], fullName: a.fullName });
+  });
+  // Slot variables, on their variable: { "<optimizer path>": { "<slot>": {…} } }.
+  g.nodes.forEach((n, optId) => {
+    for (const sv of n.slotVariables) {
+      const v = docs.get(sv.originalVariableNodeId);
+      const slot = types.get(sv.slotVariableNodeId);
+      if (v === undefined || !("dtype" in v) || slot === undefined || paths[optId] === undefined) {
+        fail(`slot '${sv.slotName}' of node ${optId} is not on a variable`);
+        return;
+      }
+      if (paths[sv.slotVariableNodeId] !== undefined)
+        fail(`slot variable ${pathOf(sv.slotVariableNodeId)} is also reached by a child edge`);
+      v.slots ??= {};
+      const bySlot = v.slots as Record<string, Record<string, unknown>>;
+      bySlot[pathOf(optId)] ??= {};
+      const mine = bySlot[pathOf(optId)] as Record<string, unknown>;
+      mine[sv.slotName] = {
+        ...(slot.dtype.name !== v.dtype ? { dtype: slot.dtype.name } : {}),
+        ...(slot.shape.join() !== (v.shape as number[]).join() ? { shape: [...slot.shape] } : {}),
+        fullName: slot.fullName,
+      };
+    }
+  });
+  g.nodes.forEach((n, id) => {
+    const doc = docs.get(id);
+    if (doc === undefined || n.children.length === 0) return;
+    const base = paths[id] as readonly string[];
+    for (const c of n.children) {
+      const cp = paths[c.nodeId];
+      const defines =
+        cp !== undefined &&
+        cp.length === base.length + 1 &&
+        cp[base.length] === c.localName &&
+        base.every((x, i) => cp[i] === x);
+      if (c.localName in doc)
+        fail(`${pathOf(id) || "(root)"} has two children named ${JSON.stringify(c.localName)}`);
+      doc[c.localName] = defines ? docs.get(c.nodeId) : { $ref: pathOf(c.nodeId) };
+    }
+    const order = Object.keys(doc);
+    if (order.join("\u0000") !== n.children.map((c) => c.localName).join("\u0000"))
+      fail(`the children of ${pathOf(id) || "(root)"} are in an order a JSON object cannot keep`);
+  });
+  return docs.get(0) as Record<string, unknown>;
 }
 
 /** Options of {@link targetFromJson} for the authoring form. */
@@ -334,23 +487,54 @@ function fromAuthoring(doc: Record<string, unknown>, options: AuthoringOptions, 
       },
     ]);
   }
-  // Breadth-first ids, children in key order (TrackableView._descendants_with_paths).
+  // Every defined object by the path where the document defines it (what `$ref` and `slots` name).
+  const defined: TreeNode[] = [root];
+  for (let i = 0; i < defined.length; i++)
+    for (const [, c] of (defined[i] as TreeNode).children) if (!isRef(c)) defined.push(c);
+  const byPath = new Map(defined.map((n) => [objectPathToString(n.names), n]));
+  const refProblems: DocumentProblem[] = [];
+  const resolve = (c: TreeNode | RefEdge): TreeNode | undefined => {
+    if (!isRef(c)) return c;
+    const n = byPath.get(c.ref);
+    if (n === undefined)
+      refProblems.push({
+        path: `${c.jsonPath}.$ref`,
+        message: `no object is defined at path ${JSON.stringify(c.ref)} (a $ref names where an object is defined, not another $ref)`,
+      });
+    return n;
+  };
+  for (const n of defined) for (const [, c] of n.children) resolve(c);
+  if (refProblems.length > 0) throw new InvalidDocumentError("object graph", file, refProblems);
+  // Breadth-first ids over every edge, children in key order, each object numbered where first
+  // reached and keyed by that path (TrackableView._descendants_with_paths).
   const order: TreeNode[] = [root];
-  for (let i = 0; i < order.length; i++) for (const [, c] of (order[i] as TreeNode).children) order.push(c);
+  const bfsPath = new Map<TreeNode, string>([[root, ""]]);
+  for (let i = 0; i < order.length; i++) {
+    const n = order[i] as TreeNode;
+    const base = bfsPath.get(n) as string;
+    for (const [k, c] of n.children) {
+      const t = resolve(c) as TreeNode;
+      if (bfsPath.has(t)) continue;
+      bfsPath.set(t, base === "" ? objectPathToString([k]) : `${base}/${objectPathToString([k])}`);
+      order.push(t);
+    }
+  }
   const id = new Map(order.map((n, i) => [n, i]));
-  const byPath = new Map(order.map((n) => [objectPathToString(n.names), n]));
   const nodes: Array<{
     children: TrackableObjectProto["children"];
     attributes: TrackableObjectProto["attributes"];
     slotVariables: TrackableObjectProto["slotVariables"];
   }> = order.map((n) => ({
-    children: n.children.map(([k, c]) => ({ nodeId: id.get(c) as number, localName: k })),
+    children: n.children.map(([k, c]) => ({
+      nodeId: id.get(resolve(c) as TreeNode) as number,
+      localName: k,
+    })),
     attributes: n.variable
       ? [
           {
             name: VARIABLE_VALUE,
             fullName: n.variable.fullName ?? n.names.join("/"),
-            checkpointKey: attributeKey(objectPathToString(n.names)),
+            checkpointKey: attributeKey(bfsPath.get(n) as string),
             optionalRestore: false,
           },
         ]
@@ -397,7 +581,7 @@ function fromAuthoring(doc: Record<string, unknown>, options: AuthoringOptions, 
       for (const { variable, spec } of list) {
         const v = variable.variable as VariableSpec;
         const slotId = nodes.length;
-        const varPath = objectPathToString(variable.names);
+        const varPath = bfsPath.get(variable) as string;
         // Keras names slots `<optimizer name>/<variable name>/<slot>`; the optimizer object may give
         // its name as "$name" (e.g. "Adam"), else its local name is used.
         const optName = opt.optimizerName ?? opt.names.at(-1) ?? "optimizer";
@@ -407,7 +591,7 @@ function fromAuthoring(doc: Record<string, unknown>, options: AuthoringOptions, 
             {
               name: VARIABLE_VALUE,
               fullName: spec.fullName ?? `${optName}/${v.fullName ?? variable.names.join("/")}/${slotName}`,
-              checkpointKey: attributeKey(slotVariablePath(varPath, objectPathToString(opt.names), slotName)),
+              checkpointKey: attributeKey(slotVariablePath(varPath, bfsPath.get(opt) as string, slotName)),
               optionalRestore: false,
             },
           ],
@@ -433,6 +617,47 @@ function fromAuthoring(doc: Record<string, unknown>, options: AuthoringOptions, 
       (nodeId) => types[nodeId] as { dtype: DTypeInfo; shape: readonly number[] },
     ),
   };
+}
+
+/**
+ * The program `tf.train.Checkpoint(...).restore()` restores into: the target plus the root's
+ * `save_counter` (an int64 scalar variable, full name `save_counter`), which `Checkpoint.restore`
+ * always creates (`checkpoint.py`: `restore` calls `_maybe_create_save_counter` after `read`),
+ * appended as the root's last child when the target has no root child of that name.
+ * `Checkpoint.read` and Keras `load_weights` create none.
+ */
+export function withSaveCounter(t: TargetGraph): TargetGraph {
+  const root = t.graph.nodes[0] as TrackableObjectProto;
+  if (root.children.some((c) => c.localName === "save_counter")) return t;
+  const id = t.graph.nodes.length;
+  const field = t.graph.nodes.every((n) => n.hasCheckpointValues !== undefined) ? true : undefined;
+  const nodes: TrackableObjectProto[] = t.graph.nodes.map((n, i) =>
+    i === 0
+      ? {
+          ...n,
+          children: [...n.children, { nodeId: id, localName: "save_counter" }],
+          ...(field ? { hasCheckpointValues: true } : {}),
+        }
+      : n,
+  );
+  nodes.push({
+    children: [],
+    attributes: [
+      {
+        name: VARIABLE_VALUE,
+        fullName: "save_counter",
+        checkpointKey: attributeKey("save_counter"),
+        optionalRestore: false,
+      },
+    ],
+    slotVariables: [],
+    registeredSaver: undefined,
+    hasCheckpointValues: field,
+  });
+  const graph: ObjectGraphProto = { nodes };
+  const int64 = { dtype: dtypeFromName("int64"), shape: [] as readonly number[] };
+  const added = collectAttributes(graph, () => int64).filter((a) => a.nodeId === id);
+  return { graph, attributes: [...t.attributes, ...added] };
 }
 
 /**

@@ -9,26 +9,42 @@
  */
 import { BundleWriter, type BundleWriterOptions } from "../bundle/writer.js";
 import { OBJECT_GRAPH_KEY } from "../checkpoint/types.js";
-import { dtypeFromName } from "../dtypes.js";
+import { type DTypeInfo, dtypeFromName } from "../dtypes.js";
 import { UsageError } from "../errors.js";
 import { encodeObjectGraph } from "../proto/index.js";
 import type { Tensor } from "../tensor.js";
 import type { TargetAttribute, TargetGraph } from "./target.js";
 
 /**
- * The value of one attribute: fixed-size little-endian bytes (possibly streamed), strings, or a
- * variant tensor's stored bytes and masked CRC (copied as they are).
+ * The value of one attribute: fixed-size little-endian bytes (possibly streamed), strings, a
+ * `variant` tensor's stored bytes and masked CRC (copied as they are), or, for a multi-tensor
+ * attribute, one value per part in the order of {@link TargetAttribute.tensors}.
  */
 export type AttributeValue =
   | { readonly kind: "fixed"; readonly data: Uint8Array | AsyncIterable<Uint8Array> }
   | { readonly kind: "string"; readonly strings: readonly Uint8Array[] }
-  | { readonly kind: "opaque"; readonly bytes: Uint8Array; readonly crc32c: number };
+  | { readonly kind: "opaque"; readonly bytes: Uint8Array; readonly crc32c: number }
+  | { readonly kind: "parts"; readonly parts: readonly AttributeValue[] };
 
 /** A tensor a reader returned, as an attribute value. */
 export function attributeValue(t: Tensor): AttributeValue {
   if (t.kind === "fixed") return { kind: "fixed", data: t.data };
   if (t.kind === "string") return { kind: "string", strings: t.strings };
   return { kind: "opaque", bytes: t.bytes, crc32c: t.crc32c };
+}
+
+async function addValue(
+  writer: BundleWriter,
+  key: string,
+  dtype: DTypeInfo,
+  shape: readonly number[],
+  v: AttributeValue,
+  shard: number,
+): Promise<void> {
+  if (v.kind === "string") await writer.addStrings(key, dtype, shape, v.strings, { shard });
+  else if (v.kind === "opaque") await writer.addOpaque(key, dtype, shape, v.bytes, v.crc32c, { shard });
+  else if (v.kind === "fixed") await writer.add(key, dtype, shape, v.data, { shard });
+  else throw new UsageError(`${key}: a multi-tensor value for a single-tensor attribute`);
 }
 
 /** Options of {@link writeObjectCheckpoint}. */
@@ -40,7 +56,8 @@ export interface ObjectCheckpointOptions extends BundleWriterOptions {
 }
 
 /**
- * Writes the checkpoint at `prefix`. `valueFor` is called once per attribute, in write order.
+ * Writes the checkpoint at `prefix`. `valueFor` is called once per attribute, in write order; a
+ * multi-tensor attribute's parts are written under `checkpointKey + suffix`.
  * On any failure nothing is left at `prefix`.
  * @throws OutputExistsError without `force`; UsageError when a value disagrees with its dtype/shape
  */
@@ -58,11 +75,22 @@ export async function writeObjectCheckpoint(
         throw new UsageError(`attribute key ${OBJECT_GRAPH_KEY} is reserved`);
       const v = await valueFor(a);
       const shard = options.shardOf?.(a) ?? 0;
-      if (v.kind === "string")
-        await writer.addStrings(a.checkpointKey, a.dtype, a.shape, v.strings, { shard });
-      else if (v.kind === "opaque")
-        await writer.addOpaque(a.checkpointKey, a.dtype, a.shape, v.bytes, v.crc32c, { shard });
-      else await writer.add(a.checkpointKey, a.dtype, a.shape, v.data, { shard });
+      if (a.tensors === undefined) await addValue(writer, a.checkpointKey, a.dtype, a.shape, v, shard);
+      else {
+        if (v.kind !== "parts" || v.parts.length !== a.tensors.length)
+          throw new UsageError(
+            `${a.checkpointKey}: ${a.tensors.length} tensors expected for a multi-tensor attribute`,
+          );
+        for (const [i, p] of a.tensors.entries())
+          await addValue(
+            writer,
+            a.checkpointKey + p.suffix,
+            p.dtype,
+            p.shape,
+            v.parts[i] as AttributeValue,
+            shard,
+          );
+      }
       options.onProgress?.(++done, target.attributes.length);
     }
     await writer.addStrings(

@@ -167,7 +167,15 @@ function sourceName(name: string): Name {
 }
 
 function targetName(t: TargetAttribute): Name {
-  return tokenize(objectPathFromString(t.objectPath) ?? t.objectPath.split("/"));
+  // An object reached by several edges (a Keras 3 kernel is keyed optimizer/_trainable_variables/0
+  // and is also model/_functional/_operations/1/_kernel) is named by its most descriptive path:
+  // the one with the most word tokens, the key's path on a tie.
+  let best: Name | undefined;
+  for (const p of [t.objectPath, ...(t.aliases ?? [])]) {
+    const n = tokenize(objectPathFromString(p) ?? p.split("/"));
+    if (best === undefined || n.tokens.length > best.tokens.length) best = n;
+  }
+  return best as Name;
 }
 
 /**
@@ -328,7 +336,11 @@ export function draftMapping(
   const isOptimizerState = (a: TargetAttribute) =>
     optimizerPath !== undefined && a.objectPath.startsWith(`${optimizerPath}/`) && a.slot === undefined;
   const modelTargets = target.attributes.filter(
-    (a) => a.slot === undefined && !isOptimizerState(a) && a.objectPath !== "save_counter",
+    (a) =>
+      a.slot === undefined &&
+      !isOptimizerState(a) &&
+      a.objectPath !== "save_counter" &&
+      a.tensors === undefined,
   );
 
   // 3. Scores, for compatible pairs only: every shape bridge keeps dtype and element count, so

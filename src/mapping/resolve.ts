@@ -87,6 +87,8 @@ export interface ResolveOptions {
   readonly keepUnmapped?: boolean;
   /** True when the target came from a template checkpoint. */
   readonly hasTemplate?: boolean;
+  /** Checkpoint keys the template holds, when known: only those can be kept from it. */
+  readonly templateKeys?: ReadonlySet<string>;
   /** Value for an unmapped `save_counter` (default 1, as after one `Checkpoint.save()`). */
   readonly saveCounter?: number;
 }
@@ -108,7 +110,10 @@ const fmt = (t: TensorType) => `${t.dtype.name}[${t.shape.join(", ")}]`;
 
 function matches(ref: TargetRef, t: TargetAttribute): boolean {
   if ("fullName" in ref) return t.fullName === ref.fullName;
-  return (t.name === "VARIABLE_VALUE" && t.objectPath === ref.path) || t.checkpointKey === ref.path;
+  return (
+    (t.name === "VARIABLE_VALUE" && (t.objectPath === ref.path || (t.aliases ?? []).includes(ref.path))) ||
+    t.checkpointKey === ref.path
+  );
 }
 
 function describeRule(r: Rule): string {
@@ -155,7 +160,9 @@ export function resolveAssignments(
       }
       for (const t of hits) exact.set(t, [...(exact.get(t) ?? []), r]);
     } else if (r.kind === "pattern") {
-      const byPath = new Map(target.attributes.map((t) => [t.objectPath, t]));
+      const byPath = new Map(
+        target.attributes.flatMap((t) => [t.objectPath, ...(t.aliases ?? [])].map((p) => [p, t] as const)),
+      );
       for (const name of src.keys()) {
         if (!r.pattern.test(name)) continue;
         const path = name.replace(r.pattern, r.to);
@@ -213,6 +220,25 @@ export function resolveAssignments(
   for (const pass of [1, 2]) {
     for (const t of target.attributes) {
       if ((pass === 1) === (t.slot !== undefined)) continue;
+      if (t.tensors !== undefined) {
+        // A multi-tensor saveable (lookup table, iterator) is opaque to the map: copied from
+        // the template when there is one, else left unassigned.
+        if (options.hasTemplate)
+          assign({
+            target: t,
+            source: { kind: "template" },
+            rule: {
+              kind: "template",
+              description: `copied from the template: a multi-tensor saveable (${t.tensors.map((x) => x.suffix).join(", ")})`,
+            },
+            transforms: [],
+          });
+        else
+          notes.push(
+            `${t.prettyName} is a multi-tensor saveable (${t.tensors.map((x) => x.suffix).join(", ")}): only a template checkpoint can fill it`,
+          );
+        continue;
+      }
       const ex = exact.get(t) ?? [];
       if (ex.length > 1) {
         problems.push({
@@ -230,8 +256,12 @@ export function resolveAssignments(
       if (t.slot === undefined) {
         let done = false;
         for (const s of scopes) {
-          if (s.toScope !== "" && !t.objectPath.startsWith(s.toScope)) continue;
-          const rest = objectPathFromString(t.objectPath.slice(s.toScope.length));
+          // Any path reaching the object may lie under the scope (objects reached by two edges).
+          const path = [t.objectPath, ...(t.aliases ?? [])].find(
+            (p) => s.toScope === "" || p.startsWith(s.toScope),
+          );
+          if (path === undefined) continue;
+          const rest = objectPathFromString(path.slice(s.toScope.length));
           if (rest === undefined) continue;
           const name = s.fromScope + rest.join("/");
           if (src.has(name)) {
@@ -298,7 +328,11 @@ export function resolveAssignments(
         });
         continue;
       }
-      if (options.keepUnmapped && options.hasTemplate) {
+      if (
+        options.keepUnmapped &&
+        options.hasTemplate &&
+        (options.templateKeys === undefined || options.templateKeys.has(t.checkpointKey))
+      ) {
         assign({
           target: t,
           source: { kind: "template" },

@@ -18,6 +18,7 @@ export function validationToJson(r: ValidationResult): object {
     checkpoint: r.checkpoint,
     against: r.against,
     assertion: r.assertion,
+    restoreWith: r.restoreWith,
     expectPartial: r.expectPartial,
     integrity: {
       tensorsChecked: r.integrity.tensorsChecked,

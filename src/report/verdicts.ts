@@ -26,8 +26,16 @@ export interface BindingSummary {
   readonly unboundObjects: readonly string[];
   /** Checkpoint values (nodes with attributes) that no object consumed. */
   readonly unresolvedCheckpointValues: readonly string[];
-  /** Attributes present in the checkpoint that the bound object does not have: [object, attribute names]. */
+  /**
+   * Attributes present in the checkpoint that the bound object does not have: [object, attribute
+   * names]. TF prints each as `<name> (<Python repr>): [names]`, one per line; the repr is left out.
+   */
   readonly unusedAttributes?: ReadonlyArray<readonly [string, readonly string[]]>;
+  /**
+   * TF's whole message for the first unresolved checkpoint node (`assert_consumed` raises at the
+   * first one, quoting the node's proto); when absent, every unresolved name is listed.
+   */
+  readonly unresolvedDetail?: string;
   /** Number of objects bound besides the root. */
   readonly boundObjects: number;
   /** Shown in "Nothing to load" when nothing at all is in the program. */
@@ -50,13 +58,15 @@ export function computeVerdicts(b: BindingSummary): Verdicts {
   if (consumed.passed && b.unresolvedCheckpointValues.length > 0) {
     consumed = {
       passed: false,
-      message: b.unresolvedCheckpointValues.map((v) => `Unresolved object in checkpoint ${v}`).join("\n"),
+      message:
+        b.unresolvedDetail ??
+        b.unresolvedCheckpointValues.map((v) => `Unresolved object in checkpoint ${v}`).join("\n"),
     };
   }
   if (consumed.passed && (b.unusedAttributes?.length ?? 0) > 0) {
     consumed = {
       passed: false,
-      message: `Unused attributes in these objects (the attributes exist in the checkpoint but were not restored):\n${(b.unusedAttributes ?? []).map(([o, a]) => `    ${o}: ${list(a)}`).join("\n")}`,
+      message: `Unused attributes in these objects (the attributes exist in the checkpoint but were not restored):\n${(b.unusedAttributes ?? []).map(([o, a]) => `${o}: ${list(a)}`).join("\n")}`,
     };
   }
   let nontrivial: Verdict = { passed: true, message: null };

@@ -44,7 +44,7 @@ describe("tfckpt draft-mapping", () => {
     const { mkdtempSync, readFileSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const out = join(mkdtempSync(join(tmpdir(), "tfckpt-draft-")), "map.json");
-    const graph = join(REPO, "mappings", "examples", "tf1-mlp.graph.json");
+    const graph = join(REPO, "test", "helpers", "keras2-mlp.graph.json");
     const r = await cli(
       "draft-mapping",
       "--source",

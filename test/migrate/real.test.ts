@@ -213,7 +213,7 @@ function writeMap(m: object): string {
 
 describe("mapping semantics", () => {
   const mlp = join(REPO, "fixtures", "tf1-mlp");
-  const graph = join(REPO, "mappings", "examples", "tf1-mlp.graph.json");
+  const graph = join(REPO, "test", "helpers", "keras2-mlp.graph.json");
 
   it("reports a target reached by two rules, a shape mismatch and a dtype mismatch, TF style", async () => {
     const report = await migrate({
@@ -275,7 +275,7 @@ describe("mapping semantics", () => {
     await migrate({
       source: mlp,
       target: graph,
-      mapping: join(REPO, "mappings", "examples", "tf1-mlp.mapping.json"),
+      mapping: join(REPO, "test", "helpers", "keras2-mlp.mapping.json"),
       output: template,
     });
     const out = join(work, "kept", "ckpt-1");

@@ -20,7 +20,7 @@ it("value rules: transforms are applied and reported as applied", async () => {
   const lr = { op: "add", value: 0.25 } as const;
   const report = await migrate({
     source: join(REPO, "fixtures", "tf1-mlp"),
-    target: join(REPO, "mappings", "examples", "tf1-mlp.graph.json"),
+    target: join(REPO, "test", "helpers", "keras2-mlp.graph.json"),
     mapping: {
       assignments: [
         { from: "dense/kernel", to: "model/layer_with_weights-0/kernel" },

@@ -1,13 +1,14 @@
 /**
  * `tfckpt graph PATH`: the object graph of a TF2 checkpoint (or of a JSON graph document) as the
- * full JSON form (`--json`, lossless: commit it so CI needs no TensorFlow) or as a tree (`--tree`).
+ * full JSON form (`--json`, lossless: commit it so CI needs no TensorFlow), as the authoring form
+ * (`--authoring`: nested by local name, `$ref` for an object's other edges) or as a tree (`--tree`).
  *
  * @module
  */
 import type { Argv } from "yargs";
 import { loadTarget } from "../../graph/load.js";
 import { renderTree } from "../../graph/object-graph.js";
-import { targetToFullJson } from "../../graph/target.js";
+import { targetToAuthoringJson, targetToFullJson } from "../../graph/target.js";
 import type { CliIO } from "../io.js";
 import type { CommandModule } from "../parser.js";
 
@@ -15,6 +16,7 @@ interface Args {
   path: string;
   json: boolean | undefined;
   tree: boolean | undefined;
+  authoring: boolean | undefined;
 }
 
 /** The `graph` command. */
@@ -30,12 +32,19 @@ export const graphCommand: CommandModule<Args> = {
       })
       .option("json", { type: "boolean", describe: "print the full JSON form (the default)" })
       .option("tree", { type: "boolean", describe: "print an indented tree instead" })
-      .conflicts("json", "tree") as unknown as Argv<Args>,
+      .option("authoring", {
+        type: "boolean",
+        describe: "print the authoring JSON form (objects nested by name, $ref for a second edge)",
+      })
+      .conflicts("json", ["tree", "authoring"])
+      .conflicts("tree", "authoring") as unknown as Argv<Args>,
   handler: async (args, io: CliIO) => {
     const { target, template, notes } = await loadTarget(args.path);
     await template?.close();
     for (const n of notes) io.stderr(`note: ${n}\n`);
     if (args.tree === true) io.stdout(`${renderTree(target.graph).join("\n")}\n`);
+    else if (args.authoring === true)
+      io.stdout(`${JSON.stringify(targetToAuthoringJson(target), null, 2)}\n`);
     else io.stdout(`${JSON.stringify(targetToFullJson(target), null, 2)}\n`);
     return 0;
   },

@@ -72,7 +72,7 @@ export const migrateCommand: CommandModule<Args> = {
       .option("save-counter", {
         type: "boolean",
         default: false,
-        describe: "JSON targets: add save_counter as Checkpoint.save does",
+        describe: "add save_counter as Checkpoint.save does (JSON targets, templates written by write())",
       })
       .option("shards", { type: "number", default: 1, describe: "number of data shards to write" })
       .option("state", {

@@ -11,7 +11,7 @@ import {
   validationToJunit,
   validationToText,
 } from "../../report/validation.js";
-import { type Assertion, validateCheckpoint } from "../../validate.js";
+import { type Assertion, type RestoreMethod, validateCheckpoint } from "../../validate.js";
 import { EXIT_CHECK_FAILED, EXIT_OK } from "../exit.js";
 import { type CliIO, progressBar } from "../io.js";
 import type { CommandModule } from "../parser.js";
@@ -20,6 +20,7 @@ interface Args {
   ckpt: string;
   against: string | undefined;
   assert: Assertion;
+  restoreWith: RestoreMethod;
   expectPartial: boolean;
   format: ValidationFormat;
 }
@@ -39,6 +40,12 @@ export const validateCommand: CommandModule<Args> = {
         choices: ["consumed", "existing-objects-matched", "nontrivial-match"] as const,
         default: "consumed" as const,
       })
+      .option("restore-with", {
+        choices: ["restore", "read"] as const,
+        default: "restore" as const,
+        describe:
+          "restore: tf.train.Checkpoint(...).restore, which always creates save_counter; read: Checkpoint.read or Keras load_weights, which do not",
+      })
       .option("expect-partial", {
         type: "boolean",
         default: false,
@@ -55,6 +62,7 @@ export const validateCommand: CommandModule<Args> = {
       r = await validateCheckpoint(args.ckpt, {
         ...(args.against !== undefined ? { against: args.against } : {}),
         assertion: args.assert,
+        restoreWith: args.restoreWith,
         expectPartial: args.expectPartial,
         onProgress: bar.onProgress,
       });
