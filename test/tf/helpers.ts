@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { openCheckpoint } from "../../src/checkpoint/open.js";
 import type { Tensor } from "../../src/tensor.js";
 import { REPO } from "../helpers/fixtures.js";
 
@@ -79,7 +80,11 @@ export async function tfRead<T extends { error?: string }>(
   paths: readonly string[],
 ): Promise<Record<string, T>> {
   try {
-    return await oracle<Record<string, T>>({ op: "read", checkpoints: paths });
+    return await oracle<Record<string, T>>({
+      op: "read",
+      checkpoints: paths,
+      slices: await sliceSpecs(paths),
+    });
   } catch (e) {
     const message = (e as Error).message;
     if (!/Check failed|core dumped|SIGABRT|Aborted/.test(message)) throw e;
@@ -90,6 +95,34 @@ export async function tfRead<T extends { error?: string }>(
     const half = Math.ceil(paths.length / 2);
     return { ...(await tfRead<T>(paths.slice(0, half))), ...(await tfRead<T>(paths.slice(half))) };
   }
+}
+
+/**
+ * The `shape_and_slices` specs (`"7 10 0,3:-"`, TF's TensorSlice text form) of every partitioned
+ * tensor of each checkpoint, as tfckpt lists them: what oracle.py restores slice by slice where TF
+ * cannot restore the whole (partitioned strings).
+ */
+async function sliceSpecs(paths: readonly string[]): Promise<Record<string, Record<string, string[]>>> {
+  const out: Record<string, Record<string, string[]>> = {};
+  for (const path of paths) {
+    let r: Awaited<ReturnType<typeof openCheckpoint>> | undefined;
+    try {
+      r = await openCheckpoint(path);
+      for (const v of r.list()) {
+        if (v.slices === undefined) continue;
+        const specs = v.slices.map(
+          (s) =>
+            `${v.shape.join(" ")} ${s.map((e, i) => (e.length === -1 || (e.start === 0 && e.length === v.shape[i]) ? "-" : `${e.start},${e.length}`)).join(":")}`,
+        );
+        (out[path] ??= {})[v.name] = specs;
+      }
+    } catch {
+      // tfckpt cannot open it: the comparison reports that; TF gets no slice hints.
+    } finally {
+      await r?.close();
+    }
+  }
+  return out;
 }
 
 /** SHA-256 of a tensor's bytes, as oracle.py's `digest` computes it. */
