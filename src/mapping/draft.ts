@@ -83,31 +83,34 @@ export interface DraftResult {
 // ---------------------------------------------------------------------------------------------
 // Names
 
-const SYNONYMS: Record<string, string> = {
-  weights: "kernel",
-  weight: "kernel",
-  w: "kernel",
-  biases: "bias",
-  b: "bias",
-  scale: "gamma",
-  offset: "beta",
-  embeddings: "embedding",
-  embedding_weights: "embedding",
-  layernorm: "layer_norm",
-  layer_normalization: "layer_norm",
-  batchnorm: "batch_norm",
-  batch_normalization: "batch_norm",
-  bn: "batch_norm",
-  fc: "dense",
-  fully_connected: "dense",
-  conv2d: "conv",
-  convolution: "conv",
-  self: "",
-  attributes: "",
-  variable_value: "",
-  moving_mean: "moving_mean",
-  moving_variance: "moving_variance",
-};
+/** Name segments read as another (a Map: names from checkpoints are never object-property lookups). */
+const SYNONYMS: ReadonlyMap<string, string> = new Map(
+  Object.entries({
+    weights: "kernel",
+    weight: "kernel",
+    w: "kernel",
+    biases: "bias",
+    b: "bias",
+    scale: "gamma",
+    offset: "beta",
+    embeddings: "embedding",
+    embedding_weights: "embedding",
+    layernorm: "layer_norm",
+    layer_normalization: "layer_norm",
+    batchnorm: "batch_norm",
+    batch_normalization: "batch_norm",
+    bn: "batch_norm",
+    fc: "dense",
+    fully_connected: "dense",
+    conv2d: "conv",
+    convolution: "conv",
+    self: "",
+    attributes: "",
+    variable_value: "",
+    moving_mean: "moving_mean",
+    moving_variance: "moving_variance",
+  }),
+);
 
 /** Structural Keras segments: stripped from names, their number kept as the position. */
 const STRUCTURAL = /^(layer_with_weights|layer)-(\d+)$/;
@@ -140,7 +143,7 @@ function tokenize(segments: readonly string[]): Name {
       .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
       .replace(/([a-zA-Z])(\d)/g, "$1_$2")
       .toLowerCase();
-    const whole = SYNONYMS[lowered];
+    const whole = SYNONYMS.get(lowered);
     const parts = whole !== undefined ? [whole] : lowered.split(/[_\-.\s]+/);
     for (const p of parts) {
       if (p === "") continue;
@@ -148,7 +151,7 @@ function tokenize(segments: readonly string[]): Name {
         numbers.push(Number(p));
         continue;
       }
-      const s = SYNONYMS[p] ?? p;
+      const s = SYNONYMS.get(p) ?? p;
       for (const q of s.split("_")) if (q !== "") tokens.push(q);
     }
   }

@@ -1,9 +1,12 @@
 // Hostile inputs built to cost more than linear time or memory: each is refused by a cap
 // proportional to the input's size, so the work done stays linear in it.
 import { describe, expect, it } from "vitest";
+import { dtypeFromName } from "../../src/dtypes.js";
 import { LimitExceededError } from "../../src/errors.js";
+import { targetFromJson } from "../../src/graph/target.js";
 import { MemorySource } from "../../src/io/byte-source.js";
 import { ByteWriter } from "../../src/io/cursor.js";
+import { draftMapping } from "../../src/mapping/draft.js";
 import { parseBlock } from "../../src/table/block.js";
 import { TableReader } from "../../src/table/reader.js";
 import { concatBytes, TableWriter } from "../../src/table/writer.js";
@@ -69,5 +72,35 @@ describe("table lookups (hostile issue item 7: V1 slices re-read the block per l
     for (const k of keys) expect(await r.get(k)).toEqual(k);
     expect(await r.get(new TextEncoder().encode("t/slice-zzz"))).toBeUndefined();
     expect(r.stats.blocksRead - before).toBe(1);
+  });
+});
+
+describe("names that are Object.prototype properties (hostile issue item 17)", () => {
+  it("draft-mapping treats `constructor`, `__proto__` and `toString` as ordinary names", () => {
+    const f32 = dtypeFromName("float32");
+    const info = (name: string, shape: number[]) => ({
+      name,
+      dtype: f32,
+      shape,
+      bytes: 4,
+      slices: undefined,
+    });
+    const sources = [
+      info("constructor/kernel", [2, 3]),
+      info("__proto__/bias", [3]),
+      info("toString/hasOwnProperty", [4]),
+    ];
+    const target = targetFromJson({
+      model: {
+        constructor: { kernel: { dtype: "float32", shape: [2, 3] } },
+        proto: { bias: { dtype: "float32", shape: [3] } },
+        to_string: { has_own_property: { dtype: "float32", shape: [4] } },
+      },
+    });
+    const { proposals } = draftMapping(sources, target);
+    expect(proposals.get("model/constructor/kernel/.ATTRIBUTES/VARIABLE_VALUE")?.from).toEqual([
+      "constructor/kernel",
+    ]);
+    expect(proposals.size).toBe(3);
   });
 });
