@@ -68,6 +68,11 @@ export interface OptimizerSpec {
   readonly layout: OptimizerLayout;
   readonly path?: string;
   readonly slotSuffix?: string;
+  /**
+   * The TF1 slot names' suffixes in the preset's slot order, when they do not follow
+   * `<Optimizer>`, `<Optimizer>_1` (google-research/bert: `adam_m`, `adam_v`).
+   */
+  readonly slotNames?: readonly string[];
   readonly globalStep: boolean;
   /** The constant learning rate: fills Keras 3's `_learning_rate`; scales Keras 3 SGD momentum. */
   readonly learningRate?: number;
@@ -105,6 +110,7 @@ interface RawOptimizer {
   layout?: OptimizerLayout;
   path?: string;
   slotSuffix?: string;
+  slotNames?: string[];
   globalStep?: boolean;
   learningRate?: number;
   variables?: string[];
@@ -292,6 +298,7 @@ export function parseAssignmentMap(doc: unknown, file?: string): AssignmentMap {
       layout: o.layout ?? "slots",
       ...(o.path !== undefined ? { path: o.path } : {}),
       ...(o.slotSuffix !== undefined ? { slotSuffix: o.slotSuffix } : {}),
+      ...(o.slotNames !== undefined ? { slotNames: o.slotNames } : {}),
       globalStep: o.globalStep ?? true,
       ...(o.learningRate !== undefined ? { learningRate: o.learningRate } : {}),
       ...(o.variables !== undefined ? { variables: o.variables.map(globToRegExp) } : {}),
@@ -317,7 +324,8 @@ export function presetPath(ref: string, from?: string): string {
 /**
  * Merges the documents a map `extends` (depth first, in list order) into one raw document: the
  * extended documents' assignments, ignores and optimizers come first, the extending document's
- * after; an optimizer with the preset and path of an extended one refines it field by field; a
+ * after; an optimizer with the preset (and path, if that one names one) of an extended one refines
+ * it field by field; a
  * scalar (`ema`) of the extending document wins. Each document is checked against the
  * schema on its own.
  * @throws InvalidDocumentError for a missing preset, a cycle, or a bad document
@@ -355,15 +363,18 @@ export function expandExtends(doc: unknown, file?: string, seen: readonly string
     if (base.ema !== undefined) merged.ema = base.ema;
   }
   const { extends: _, ...own } = raw;
-  // An optimizer of this document with the preset and path of an extended one refines it (e.g.
-  // adds the learningRate a shared preset cannot know); others are added.
+  // An optimizer of this document with the preset (and path, unless the extended one has none) of
+  // an extended one refines it (e.g. adds the path and learningRate a shared preset cannot know);
+  // others are added.
   const optimizer = [...(merged.optimizer as RawOptimizer[])];
   for (const o of own.optimizer === undefined
     ? []
     : Array.isArray(own.optimizer)
       ? own.optimizer
       : [own.optimizer]) {
-    const i = optimizer.findIndex((b) => b.preset === o.preset && b.path === o.path);
+    const i = optimizer.findIndex(
+      (b) => b.preset === o.preset && (b.path === o.path || b.path === undefined),
+    );
     if (i >= 0) optimizer[i] = { ...optimizer[i], ...o };
     else optimizer.push(o);
   }

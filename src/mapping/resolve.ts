@@ -318,7 +318,7 @@ export function resolveAssignments(
   ): { names: string[]; suffix: string; transforms: Transform[] } | undefined => {
     if (of === undefined || of.source.kind !== "variables") return undefined;
     const base = spec.slotSuffix ?? PRESETS[spec.preset].base;
-    const suffix = slot === 0 ? base : `${base}_${slot}`;
+    const suffix = spec.slotNames?.[slot] ?? (slot === 0 ? base : `${base}_${slot}`);
     return {
       names: of.source.names.map((n) => `${n}/${suffix}`),
       suffix,

@@ -99,6 +99,8 @@ describe("extends", () => {
       "tf1-mlp-adam-to-keras3",
       "tf1-cnn-bn-momentum-to-keras3",
       "tf1-lstm-rmsprop-to-keras3",
+      "bert-adam-weight-decay-keras3",
+      "tf1-bert-to-keras3",
     ])
       expect(() => parseAssignmentMap({ extends: p }), p).not.toThrow();
   });
@@ -161,6 +163,18 @@ describe("Keras 3 targets", () => {
     expect(by.get("optimizer/_variables/2")?.from).toBe("dense/kernel/Adam");
     // dense_1's state belongs to the Adagrad preset, and the Adam lists are not Adagrad's.
     expect(by.get("optimizer/_variables/6")).toBeUndefined();
+  });
+});
+
+describe("slotNames", () => {
+  it("names TF1 slots that do not follow <Optimizer>, <Optimizer>_1 (bert's adam_m, adam_v)", async () => {
+    const { by } = await plan({
+      extends: "tf1-dense-keras3-sequential",
+      optimizer: { preset: "adam", layout: "keras3", slotNames: ["Adam_1", "Adam"] },
+    });
+    // Swapped on purpose: _momentums takes the first name, _velocities the second.
+    expect(by.get("optimizer/_variables/2")?.from).toBe("dense/kernel/Adam_1");
+    expect(by.get("optimizer/_variables/3")?.from).toBe("dense/kernel/Adam");
   });
 });
 

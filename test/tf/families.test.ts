@@ -100,4 +100,7 @@ describe("TF1 model families migrated to TF2 behave the same", () => {
   test("3. TF1 LSTMCell + RMSProp → Keras 3 LSTM (split kernel, gates i, f, c, o, forget bias) + RMSprop", async () => {
     expectSame(await family("lstm_rmsprop", "tf1-lstm-rmsprop-to-keras3"));
   });
+  test("4. BERT-style encoder + AdamWeightDecay (adam_m/adam_v) → Keras 3 MultiHeadAttention/EinsumDense + Adam state", async () => {
+    expectSame(await family("bert_adamw", "tf1-bert-to-keras3"));
+  });
 });
