@@ -77,6 +77,19 @@ describe("extends", () => {
     ]);
     expect(map.ignore.map((i) => i.glob)).toEqual(["beta1_power", "beta2_power"]);
   });
+  it("an optimizer with a path refines the extended preset of the same kind that names none", () => {
+    const map = parseAssignmentMap({
+      extends: ["keras3-adagrad", "keras3-ftrl"],
+      optimizer: [
+        { preset: "adagrad", layout: "keras3", path: "dnn_optimizer", variables: ["dnn/*"] },
+        { preset: "ftrl", layout: "keras3", path: "linear_optimizer", variables: ["linear/*"] },
+      ],
+    });
+    expect(map.optimizers.map((o) => [o.preset, o.path, o.variables?.[0]?.test("dnn/x")])).toEqual([
+      ["adagrad", "dnn_optimizer", true],
+      ["ftrl", "linear_optimizer", false],
+    ]);
+  });
   it("reads presets by relative path, and reports a missing one and a cycle", () => {
     const a = join(work, "a.json");
     const b = join(work, "b.json");
@@ -101,6 +114,7 @@ describe("extends", () => {
       "tf1-lstm-rmsprop-to-keras3",
       "bert-adam-weight-decay-keras3",
       "tf1-bert-to-keras3",
+      "tf1-wide-deep-to-keras3",
     ])
       expect(() => parseAssignmentMap({ extends: p }), p).not.toThrow();
   });

@@ -103,4 +103,7 @@ describe("TF1 model families migrated to TF2 behave the same", () => {
   test("4. BERT-style encoder + AdamWeightDecay (adam_m/adam_v) → Keras 3 MultiHeadAttention/EinsumDense + Adam state", async () => {
     expectSame(await family("bert_adamw", "tf1-bert-to-keras3"));
   });
+  test("5. estimator wide & deep (Adagrad + Ftrl, 2 shards, partitioned embedding) → Keras 3 model + Adagrad + Ftrl", async () => {
+    expectSame(await family("wide_deep", "tf1-wide-deep-to-keras3"));
+  });
 });

@@ -68,6 +68,7 @@ def main(tf1, template, tf2):
     mode, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
     if mode == "tf1":
+        os.makedirs(os.path.join(work, "tf1"), exist_ok=True)  # a sharded Saver does not make it
         tf1(work)
     elif mode == "template":
         template(work)
