@@ -115,6 +115,9 @@ describe("extends", () => {
       "bert-adam-weight-decay-keras3",
       "tf1-bert-to-keras3",
       "tf1-wide-deep-to-keras3",
+      "compat-v1-adam-slots",
+      "tf1-mlp-adam-to-module",
+      "tf1-lstm-rmsprop-to-module",
     ])
       expect(() => parseAssignmentMap({ extends: p }), p).not.toThrow();
   });
@@ -177,6 +180,35 @@ describe("Keras 3 targets", () => {
     expect(by.get("optimizer/_variables/2")?.from).toBe("dense/kernel/Adam");
     // dense_1's state belongs to the Adagrad preset, and the Adam lists are not Adagrad's.
     expect(by.get("optimizer/_variables/6")).toBeUndefined();
+  });
+});
+
+describe("slot variables take their variable's layout transforms, not its value transforms", () => {
+  it("an LSTM bias gets +1.0 (forget bias); its RMSProp slots only the gate reordering", async () => {
+    const dir = join(REPO, "fixtures", "families", "lstm-rmsprop");
+    const source = await openCheckpoint(join(dir, "tf1", "model.ckpt-3"));
+    const { target, template } = await loadTarget(join(dir, "template-module", "ckpt-1"), {});
+    try {
+      const r = resolveAssignments(
+        loadAssignmentMap(join(REPO, "mappings", "presets", "tf1-lstm-rmsprop-to-module.json")),
+        source.list(),
+        target,
+      );
+      expect(r.problems).toEqual([]);
+      expect(r.unassigned).toEqual([]);
+      const ops = (path: string) =>
+        r.assignments.find((a) => a.target.objectPath === path)?.transforms.map((t) => t.op);
+      expect(ops("model/lstm/bias")).toEqual(["permuteBlocks", "add"]);
+      expect(ops("model/lstm/bias/.OPTIMIZER_SLOT/optimizer/rms")).toEqual(["permuteBlocks"]);
+      expect(ops("model/lstm/bias/.OPTIMIZER_SLOT/optimizer/momentum")).toEqual(["permuteBlocks"]);
+      expect(ops("model/lstm/recurrent_kernel/.OPTIMIZER_SLOT/optimizer/rms")).toEqual([
+        "slice",
+        "permuteBlocks",
+      ]);
+    } finally {
+      await source.close();
+      await template?.close();
+    }
   });
 });
 

@@ -2,7 +2,7 @@
 data, and the comparison the TF tier asserts on. Each family script defines `tf1(work)`,
 `template(work)` and `tf2(work, ckpt)`; one process runs one of them (TF1 graph mode is global).
 
-Usage: <family>.py tf1 WORK | template WORK | tf2 WORK CKPT
+Usage: <family>.py tf1 WORK | template[:VARIANT] WORK | tf2[:VARIANT] WORK CKPT
   tf1       trains the TF1 graph a few steps, saves WORK/tf1/model.ckpt-N with tf.compat.v1 Saver,
             and records in WORK/tf1.json its outputs on fixed inputs and its weights after ONE more
             step on a fixed batch (the checkpoint holds the state before that step).
@@ -64,15 +64,23 @@ def compare(work, outputs, after_step, extra=None):
     return out
 
 
-def main(tf1, template, tf2):
+def main(tf1, template, tf2, variants=None):
+    """Runs one mode. `variants` maps a name to another (template, tf2) pair, run as
+    `template:NAME WORK` and `tf2:NAME WORK CKPT` (e.g. a tf.Module tree with compat.v1
+    optimizers beside the Keras 3 model); its template goes to WORK/template-NAME/."""
     mode, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
-    if mode == "tf1":
+    kind, _, variant = mode.partition(":")
+    if variant:
+        if variant not in (variants or {}):
+            raise SystemExit(f"unknown variant {variant!r}")
+        template, tf2 = variants[variant]
+    if kind == "tf1" and not variant:
         os.makedirs(os.path.join(work, "tf1"), exist_ok=True)  # a sharded Saver does not make it
         tf1(work)
-    elif mode == "template":
+    elif kind == "template":
         template(work)
-    elif mode == "tf2":
+    elif kind == "tf2":
         print(json.dumps(tf2(work, sys.argv[3])))
     else:
         raise SystemExit(f"unknown mode {mode!r}")

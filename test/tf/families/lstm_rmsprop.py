@@ -101,5 +101,65 @@ def tf2(work, ckpt):
     return compare(work, outputs, after, {"iterations": int(opt.iterations.numpy())})
 
 
+def build_module():
+    """(ii) A tf.Module tree in Keras's LSTM layout (kernel, recurrent_kernel, bias; gates i, f, c,
+    o) with tf.compat.v1.train.RMSPropOptimizer in eager mode: slots `rms` and `momentum`."""
+
+    class Cell(tf.Module):
+        def __init__(self):
+            super().__init__(name="lstm")
+            self.kernel = tf.Variable(tf.zeros([IN, 4 * UNITS]), name="kernel")
+            self.recurrent_kernel = tf.Variable(tf.zeros([UNITS, 4 * UNITS]), name="recurrent_kernel")
+            self.bias = tf.Variable(tf.zeros([4 * UNITS]), name="bias")
+
+    class Head(tf.Module):
+        def __init__(self):
+            super().__init__(name="dense")
+            self.kernel = tf.Variable(tf.zeros([UNITS, OUT]), name="kernel")
+            self.bias = tf.Variable(tf.zeros([OUT]), name="bias")
+
+    class RNN(tf.Module):
+        def __init__(self):
+            super().__init__(name="rnn")
+            self.lstm = Cell()
+            self.dense = Head()
+
+        def __call__(self, x):
+            x = tf.convert_to_tensor(x)
+            h = tf.zeros([x.shape[0], UNITS])
+            c = tf.zeros([x.shape[0], UNITS])
+            for t in range(T):  # Keras's LSTMCell arithmetic, gates i, f, c, o
+                z = tf.matmul(x[:, t], self.lstm.kernel) + tf.matmul(h, self.lstm.recurrent_kernel) + self.lstm.bias
+                i, f, g, o = tf.split(z, 4, axis=1)
+                c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+                h = tf.sigmoid(o) * tf.tanh(c)
+            return tf.matmul(h, self.dense.kernel) + self.dense.bias
+
+        def weights(self):
+            return [self.lstm.kernel, self.lstm.recurrent_kernel, self.lstm.bias, self.dense.kernel, self.dense.bias]
+
+    opt = tf.compat.v1.train.RMSPropOptimizer(LR, decay=RHO, momentum=MOMENTUM, epsilon=EPS)
+    return RNN(), opt, tf.Variable(0, dtype=tf.int64, name="global_step")
+
+
+def template_module(work):
+    model, opt, step = build_module()
+    opt.apply_gradients([(tf.zeros_like(v), v) for v in model.weights()])  # creates the slots
+    tf.train.Checkpoint(model=model, optimizer=opt, global_step=step).save(os.path.join(work, "template-module", "ckpt"))
+
+
+def tf2_module(work, ckpt):
+    model, opt, step = build_module()
+    opt._create_slots(model.weights())  # slots exist before the restore, as in the template
+    tf.train.Checkpoint(model=model, optimizer=opt, global_step=step).restore(ckpt).assert_consumed()
+    outputs = model(X_EVAL).numpy()
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(model(X_STEP) - Y_STEP))
+    opt.apply_gradients(zip(tape.gradient(loss, model.weights()), model.weights()), global_step=step)
+    k, b = to_tf1(model.lstm.kernel.numpy(), model.lstm.recurrent_kernel.numpy(), model.lstm.bias.numpy())
+    after = {"rnn/lstm_cell/kernel": k, "rnn/lstm_cell/bias": b, "dense/kernel": model.dense.kernel.numpy(), "dense/bias": model.dense.bias.numpy()}
+    return compare(work, outputs, after, {"globalStep": int(step.numpy())})
+
+
 if __name__ == "__main__":
-    main(tf1, template, tf2)
+    main(tf1, template, tf2, {"module": (template_module, tf2_module)})

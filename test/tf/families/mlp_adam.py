@@ -77,5 +77,58 @@ def tf2(work, ckpt):
     return compare(work, outputs, {k: v.numpy() for k, v in by.items()}, {"iterations": int(opt.iterations.numpy())})
 
 
+def build_module():
+    """(ii) The Keras-2-style layout: a tf.Module tree and tf.compat.v1.train.AdamOptimizer in
+    eager mode, whose m and v are slot variables and beta1_power/beta2_power its own variables."""
+
+    class Dense(tf.Module):
+        def __init__(self, n_in, n_out, name):
+            super().__init__(name=name)
+            self.kernel = tf.Variable(tf.zeros([n_in, n_out]), name="kernel")
+            self.bias = tf.Variable(tf.zeros([n_out]), name="bias")
+
+        def __call__(self, x):
+            return tf.matmul(x, self.kernel) + self.bias
+
+    class MLP(tf.Module):
+        def __init__(self):
+            super().__init__(name="mlp")
+            self.dense = Dense(IN, HID, "dense")
+            self.dense_1 = Dense(HID, OUT, "dense_1")
+
+        def __call__(self, x):
+            return self.dense_1(tf.nn.relu(self.dense(x)))
+
+    model = MLP()
+    opt = tf.compat.v1.train.AdamOptimizer(LR, epsilon=EPS)
+    step = tf.Variable(0, dtype=tf.int64, name="global_step")
+    return model, opt, step
+
+
+def module_vars(model):
+    return [model.dense.kernel, model.dense.bias, model.dense_1.kernel, model.dense_1.bias]
+
+
+def template_module(work):
+    model, opt, step = build_module()
+    opt.apply_gradients([(tf.zeros_like(v), v) for v in module_vars(model)])  # creates the slots
+    tf.train.Checkpoint(model=model, optimizer=opt, global_step=step).save(os.path.join(work, "template-module", "ckpt"))
+
+
+def tf2_module(work, ckpt):
+    model, opt, step = build_module()
+    # Slots are created before the restore here (restore-on-create would work too).
+    opt._create_slots(module_vars(model))
+    opt._create_non_slot_variable(initial_value=0.9, name="beta1_power", colocate_with=model.dense.kernel)
+    opt._create_non_slot_variable(initial_value=0.999, name="beta2_power", colocate_with=model.dense.kernel)
+    tf.train.Checkpoint(model=model, optimizer=opt, global_step=step).restore(ckpt).assert_consumed()
+    outputs = model(X_EVAL).numpy()
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(model(X_STEP) - Y_STEP))
+    opt.apply_gradients(zip(tape.gradient(loss, module_vars(model)), module_vars(model)), global_step=step)
+    names = ["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias"]
+    return compare(work, outputs, {n: v.numpy() for n, v in zip(names, module_vars(model))}, {"globalStep": int(step.numpy())})
+
+
 if __name__ == "__main__":
-    main(tf1, template, tf2)
+    main(tf1, template, tf2, {"module": (template_module, tf2_module)})
