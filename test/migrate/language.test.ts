@@ -118,6 +118,7 @@ describe("extends", () => {
       "compat-v1-adam-slots",
       "tf1-mlp-adam-to-module",
       "tf1-lstm-rmsprop-to-module",
+      "tf1-cnn-bn-momentum-to-module",
     ])
       expect(() => parseAssignmentMap({ extends: p }), p).not.toThrow();
   });

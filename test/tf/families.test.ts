@@ -103,6 +103,9 @@ describe("TF1 model families migrated to TF2 behave the same", () => {
   test("2. tf.layers CNN + batch norm + Momentum → Keras 3 Sequential + SGD(momentum)", async () => {
     expectSame(await family("cnn_bn_momentum", "tf1-cnn-bn-momentum-to-keras3"));
   });
+  test("2 (ii). the same CNN → a tf.Module tree + compat.v1 MomentumOptimizer in eager mode (slot variables)", async () => {
+    expectSame(await family("cnn_bn_momentum", "tf1-cnn-bn-momentum-to-module", "module"));
+  });
   test("3. TF1 LSTMCell + RMSProp → Keras 3 LSTM (split kernel, gates i, f, c, o, forget bias) + RMSprop", async () => {
     expectSame(await family("lstm_rmsprop", "tf1-lstm-rmsprop-to-keras3"));
   });

@@ -108,5 +108,68 @@ def tf2(work, ckpt):
     return compare(work, outputs, {k: v.numpy() for k, v in by.items()}, {"iterations": int(opt.iterations.numpy())})
 
 
+def build_module():
+    """(ii) A tf.Module tree (model/conv2d, model/batch_normalization, model/dense) with
+    tf.compat.v1.train.MomentumOptimizer in eager mode: slot `momentum` per trainable variable."""
+
+    def var(shape, name, trainable=True):
+        return tf.Variable(tf.zeros(shape), name=name, trainable=trainable)
+
+    class Layer(tf.Module):
+        def __init__(self, name, **shapes):
+            super().__init__(name=name)
+            for k, (shape, trainable) in shapes.items():
+                setattr(self, k, var(shape, k, trainable))
+
+    class CNN(tf.Module):
+        def __init__(self):
+            super().__init__(name="cnn")
+            self.conv2d = Layer("conv2d", kernel=([3, 3, C, F], True), bias=([F], True))
+            self.batch_normalization = Layer(
+                "batch_normalization", gamma=([F], True), beta=([F], True), moving_mean=([F], False), moving_variance=([F], False)
+            )
+            self.dense = Layer("dense", kernel=([H * W * F, OUT], True), bias=([OUT], True))
+
+        def __call__(self, x, training=False):
+            bn = self.batch_normalization
+            h = tf.nn.conv2d(x, self.conv2d.kernel, strides=1, padding="SAME") + self.conv2d.bias
+            if training:
+                mean, var_ = tf.nn.moments(h, [0, 1, 2])
+                bn.moving_mean.assign_sub((bn.moving_mean - mean) * (1 - BN_MOMENTUM))
+                bn.moving_variance.assign_sub((bn.moving_variance - var_) * (1 - BN_MOMENTUM))
+            else:
+                mean, var_ = bn.moving_mean, bn.moving_variance
+            h = tf.nn.relu(tf.nn.batch_normalization(h, mean, var_, bn.beta, bn.gamma, BN_EPS))
+            return tf.matmul(tf.reshape(h, [-1, H * W * F]), self.dense.kernel) + self.dense.bias
+
+        def weights(self):
+            return [self.conv2d.kernel, self.conv2d.bias, self.batch_normalization.gamma, self.batch_normalization.beta, self.dense.kernel, self.dense.bias]
+
+    opt = tf.compat.v1.train.MomentumOptimizer(LR, MOMENTUM)
+    return CNN(), opt, tf.Variable(0, dtype=tf.int64, name="global_step")
+
+
+def template_module(work):
+    model, opt, step = build_module()
+    opt.apply_gradients([(tf.zeros_like(v), v) for v in model.weights()])  # creates the slots
+    tf.train.Checkpoint(model=model, optimizer=opt, global_step=step).save(os.path.join(work, "template-module", "ckpt"))
+
+
+def tf2_module(work, ckpt):
+    model, opt, step = build_module()
+    opt._create_slots(model.weights())  # slots exist before the restore, as in the template
+    tf.train.Checkpoint(model=model, optimizer=opt, global_step=step).restore(ckpt).assert_consumed()
+    outputs = model(X_EVAL).numpy()
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(model(X_STEP, training=True) - Y_STEP))
+    opt.apply_gradients(zip(tape.gradient(loss, model.weights()), model.weights()), global_step=step)
+    after = {}
+    for scope in ("conv2d", "batch_normalization", "dense"):
+        layer = getattr(model, scope)
+        for v in layer.variables:
+            after[f"{scope}/{v.name.split(':')[0]}"] = v.numpy()
+    return compare(work, outputs, after, {"globalStep": int(step.numpy())})
+
+
 if __name__ == "__main__":
-    main(tf1, template, tf2)
+    main(tf1, template, tf2, {"module": (template_module, tf2_module)})
