@@ -130,21 +130,32 @@ const ITERATION_NAMES = ["iter", "_iterations", "iterations"];
 
 const fmt = (t: TensorType) => `${t.dtype.name}[${t.shape.join(", ")}]`;
 
-/** The variable (`VARIABLE_VALUE` attribute) an object path reaches, along any path of the graph. */
-function attributeAt(target: TargetGraph, path: string): TargetAttribute | undefined {
-  const names = objectPathFromString(path);
-  const node = names === undefined ? undefined : nodeAtPath(target.graph, names);
-  if (node !== undefined) {
-    const hit = target.attributes.find((a) => a.nodeId === node && a.name === "VARIABLE_VALUE");
-    if (hit !== undefined) return hit;
+/**
+ * Finds target variables by reference: an object path along any path of the graph (else a BFS
+ * object path or a checkpoint key), or a full_name. Built once; each lookup costs the path's
+ * length times the children per node.
+ */
+function targetIndex(target: TargetGraph) {
+  const byNode = new Map<number, TargetAttribute>();
+  const byPath = new Map<string, TargetAttribute>();
+  const byFullName = new Map<string, TargetAttribute[]>();
+  for (const t of target.attributes) {
+    if (t.name === "VARIABLE_VALUE" && !byNode.has(t.nodeId)) byNode.set(t.nodeId, t);
+    if (!byPath.has(t.objectPath)) byPath.set(t.objectPath, t);
+    if (!byPath.has(t.checkpointKey)) byPath.set(t.checkpointKey, t);
+    byFullName.set(t.fullName, [...(byFullName.get(t.fullName) ?? []), t]);
   }
-  return target.attributes.find((a) => a.objectPath === path || a.checkpointKey === path);
-}
-
-function matchesRef(target: TargetGraph, ref: TargetRef): TargetAttribute[] {
-  if ("fullName" in ref) return target.attributes.filter((t) => t.fullName === ref.fullName);
-  const t = attributeAt(target, ref.path);
-  return t === undefined ? [] : [t];
+  const at = (path: string): TargetAttribute | undefined => {
+    const names = objectPathFromString(path);
+    const node = names === undefined ? undefined : nodeAtPath(target.graph, names);
+    return (node === undefined ? undefined : byNode.get(node)) ?? byPath.get(path);
+  };
+  const matching = (ref: TargetRef): TargetAttribute[] => {
+    if ("fullName" in ref) return byFullName.get(ref.fullName) ?? [];
+    const t = at(ref.path);
+    return t === undefined ? [] : [t];
+  };
+  return { at, matching, byFullName };
 }
 
 function describeRule(r: Rule): string {
@@ -176,12 +187,13 @@ export function resolveAssignments(
   const fired = new Set<number>();
   const assigned = new Map<TargetAttribute, Assignment>();
 
+  const index = targetIndex(target);
   // Candidates from exact/value rules and from patterns, per target.
   const exact = new Map<TargetAttribute, Rule[]>();
   const patterned = new Map<TargetAttribute, Array<{ rule: Rule & { kind: "pattern" }; source: string }>>();
   for (const r of map.rules) {
     if (r.kind === "exact" || r.kind === "value") {
-      const hits = matchesRef(target, r.to);
+      const hits = index.matching(r.to);
       if (hits.length === 0) {
         problems.push({
           kind: "no-target",
@@ -201,9 +213,7 @@ export function resolveAssignments(
           );
           continue;
         }
-        const hits = r.toName
-          ? target.attributes.filter((a) => a.fullName === to)
-          : [attributeAt(target, to)];
+        const hits = r.toName ? (index.byFullName.get(to) ?? []) : [index.at(to)];
         for (const t of hits)
           if (t !== undefined) patterned.set(t, [...(patterned.get(t) ?? []), { rule: r, source: name }]);
       }
