@@ -167,6 +167,18 @@ function partialTarget(target: TargetGraph, keep: ReadonlySet<TargetAttribute>):
   };
 }
 
+/** What to do about unassigned targets and unconsumed sources, in words. */
+function unconsumedAdvice(unassigned: number, unmatched: number, hasTemplate: boolean): string {
+  const parts: string[] = [];
+  if (unassigned > 0)
+    parts.push(
+      `${unassigned} target variable(s) unassigned — add rules, a "value" line for constants${hasTemplate ? ", or --keep-unmapped to keep the template's values" : ", or give a template checkpoint and --keep-unmapped"}`,
+    );
+  if (unmatched > 0)
+    parts.push(`${unmatched} source variable(s) unconsumed — add rules, or list them in "ignore"`);
+  return parts.join("; ");
+}
+
 /**
  * Runs a migration and returns its report. Writes only when the result passes
  * `assert_consumed` (or `allowPartial`), and never over existing files without `force`.
@@ -210,8 +222,10 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
     let reason: string | null = null;
     if (options.dryRun) reason = "dry run";
     else if (output === undefined) reason = "no output prefix given";
+    else if (resolution.problems.length > 0)
+      reason = `the map has ${resolution.problems.length} problem(s) (${[...new Set(resolution.problems.map((p) => p.kind))].join(", ")}); --allow-partial covers only unassigned targets and unconsumed sources`;
     else if (!verdicts.assertConsumed.passed && !options.allowPartial)
-      reason = "the result would not pass assert_consumed (use --allow-partial to write it anyway)";
+      reason = `the result would not pass assert_consumed: ${unconsumedAdvice(resolution.unassigned.length, resolution.unmatchedSources.length, template !== undefined)} (or --allow-partial to write it anyway)`;
     else if (resolution.assignments.length === 0)
       reason = "nothing to write: no target variable was assigned";
 

@@ -79,6 +79,40 @@ export function breadthFirstPaths(g: ObjectGraph): (readonly string[] | undefine
 }
 
 /**
+ * The node an object path reaches by following children from `from` (default the root), one
+ * local name per step; any path works, not only the first breadth-first one TF keeps (Keras 3
+ * reaches a weight both through its layer and through `optimizer/_trainable_variables/N`).
+ * Linear in the path's length times the children per node. Undefined when a name is missing.
+ */
+export function nodeAtPath(g: ObjectGraph, path: readonly string[], from = 0): number | undefined {
+  let id: number | undefined = from;
+  for (const name of path) {
+    id = g.nodes[id]?.children.find((c) => c.localName === name)?.nodeId;
+    if (id === undefined) return undefined;
+  }
+  return id;
+}
+
+/**
+ * Breadth-first paths relative to node `from`: each node under it keeps the first path that
+ * reaches it from there (`from` itself has `[]`); nodes not under it are absent.
+ */
+export function pathsUnder(g: ObjectGraph, from: number): Map<number, readonly string[]> {
+  const paths = new Map<number, readonly string[]>([[from, []]]);
+  const queue = [from];
+  for (let head = 0; head < queue.length; head++) {
+    const id = queue[head] as number;
+    const base = paths.get(id) as readonly string[];
+    for (const c of g.nodes[id]?.children ?? []) {
+      if (paths.has(c.nodeId)) continue;
+      paths.set(c.nodeId, [...base, c.localName]);
+      queue.push(c.nodeId);
+    }
+  }
+  return paths;
+}
+
+/**
  * Pretty names as `ObjectGraphProtoPrettyPrinter` gives them: `(root).a.b`, and for slot nodes
  * `<optimizer>'s state '<slot>' for <variable>`.
  */

@@ -7,9 +7,11 @@
  *
  * @module
  */
+import { existsSync } from "node:fs";
+import { dirname, isAbsolute, resolve as resolvePath } from "node:path";
 import { type DocumentProblem, InvalidDocumentError } from "../errors.js";
 import { ATTRIBUTES, VARIABLE_VALUE } from "../graph/keys.js";
-import { readJsonFile, validateDocument } from "../schema.js";
+import { readJsonFile, schemaPath, validateDocument } from "../schema.js";
 import type { Transform } from "../transforms/index.js";
 
 /** Optimizer slot presets. */
@@ -37,6 +39,8 @@ export type Rule =
       readonly index: number;
       readonly fromScope: string;
       readonly toScope: string;
+      /** Local-name renames inside the scope, source name → target name (`kernel` → `_kernel`). */
+      readonly rename: Readonly<Record<string, string>>;
       readonly transforms: readonly Transform[];
     }
   | {
@@ -44,9 +48,39 @@ export type Rule =
       readonly index: number;
       readonly pattern: RegExp;
       readonly source: string;
+      /** Object path (or full_name, with `toName`) with `$1`, `${1}`, `${1+4}` captures to fill. */
       readonly to: string;
+      readonly toName: boolean;
       readonly transforms: readonly Transform[];
     };
+
+/**
+ * The optimizer layouts a preset fills: `slots` — TF2 slot variables (Keras 2 `OptimizerV2`,
+ * `tf.compat.v1` optimizers in eager mode); `keras3` — Keras 3 optimizers, whose state is plain
+ * variables in lists parallel to `<optimizer>/_trainable_variables` (`_momentums`,
+ * `_velocities`, …; `keras/src/optimizers/base_optimizer.py` `add_optimizer_variables`).
+ */
+export type OptimizerLayout = "slots" | "keras3";
+
+/** One optimizer preset of a map. */
+export interface OptimizerSpec {
+  readonly preset: OptimizerPreset;
+  readonly layout: OptimizerLayout;
+  readonly path?: string;
+  readonly slotSuffix?: string;
+  /**
+   * The TF1 slot names' suffixes in the preset's slot order, when they do not follow
+   * `<Optimizer>`, `<Optimizer>_1` (google-research/bert: `adam_m`, `adam_v`).
+   */
+  readonly slotNames?: readonly string[];
+  readonly globalStep: boolean;
+  /** The constant learning rate: fills Keras 3's `_learning_rate`; scales Keras 3 SGD momentum. */
+  readonly learningRate?: number;
+  /** Globs of the source variables whose state this optimizer holds (default: all). */
+  readonly variables?: readonly RegExp[];
+  /** Index of this preset in the map's optimizer list, for reports. */
+  readonly index: number;
+}
 
 /** A rule's target: an object path, or a variable's full_name. */
 export type TargetRef = { readonly path: string } | { readonly fullName: string };
@@ -55,12 +89,8 @@ export type TargetRef = { readonly path: string } | { readonly fullName: string 
 export interface AssignmentMap {
   readonly rules: readonly Rule[];
   readonly ignore: readonly { readonly glob: string; readonly re: RegExp }[];
-  readonly optimizer?: {
-    readonly preset: OptimizerPreset;
-    readonly path?: string;
-    readonly slotSuffix?: string;
-    readonly globalStep: boolean;
-  };
+  /** Optimizer presets, in file order (several: e.g. an estimator's DNN Adagrad and linear Ftrl). */
+  readonly optimizers: readonly OptimizerSpec[];
   readonly ema: boolean;
 }
 
@@ -71,14 +101,52 @@ interface RawAssignment {
   to?: string;
   toName?: string;
   concat?: { axis: number };
+  rename?: Record<string, string>;
   transforms?: Transform[];
 }
 
+interface RawOptimizer {
+  preset: OptimizerPreset;
+  layout?: OptimizerLayout;
+  path?: string;
+  slotSuffix?: string;
+  slotNames?: string[];
+  globalStep?: boolean;
+  learningRate?: number;
+  variables?: string[];
+}
+
 interface RawMap {
+  extends?: string | string[];
   assignments?: RawAssignment[];
   ignore?: string[];
-  optimizer?: { preset: OptimizerPreset; path?: string; slotSuffix?: string; globalStep?: boolean };
+  optimizer?: RawOptimizer | RawOptimizer[];
   ema?: boolean;
+}
+
+/** `$1`, `${1}` or `${1+4}` (also `-`, `*`) in a pattern rule's target. */
+const CAPTURE = /\$(?:(\d+)|\{(\d+)(?:([-+*])(\d+))?\})/g;
+
+/**
+ * Fills a pattern rule's target template from a match: `$n` and `${n}` take capture n as it is;
+ * `${n+k}`, `${n-k}`, `${n*k}` read it as a decimal integer and do the arithmetic (TF1 numbers
+ * layers `layer_0`…, Keras counts `layer_with_weights-N` from another origin).
+ * @returns undefined when an arithmetic capture is not an integer (or did not participate)
+ */
+export function expandCaptures(template: string, match: RegExpExecArray): string | undefined {
+  let bad = false;
+  const out = template.replace(CAPTURE, (_, plain: string, n: string, op: string, k: string) => {
+    const cap = match[Number(plain ?? n)];
+    if (op === undefined) return cap ?? "";
+    if (cap === undefined || !/^\d+$/.test(cap)) {
+      bad = true;
+      return "";
+    }
+    const a = Number(cap);
+    const b = Number(k);
+    return String(op === "+" ? a + b : op === "-" ? a - b : a * b);
+  });
+  return bad ? undefined : out;
 }
 
 const KEY_SUFFIX = `/${ATTRIBUTES}/${VARIABLE_VALUE}`;
@@ -109,13 +177,14 @@ export function globToRegExp(glob: string): RegExp {
 }
 
 /**
- * Parses and checks an assignment map document.
+ * Parses and checks an assignment map document, following its `extends` ({@link expandExtends}).
  * @param file  named in errors
  * @throws InvalidDocumentError listing every problem with its JSON path
  */
 export function parseAssignmentMap(doc: unknown, file?: string): AssignmentMap {
-  validateDocument("assignment-map.schema.json", doc, "assignment map", file);
-  const raw = doc as RawMap;
+  const expanded = expandExtends(doc, file);
+  validateDocument("assignment-map.schema.json", expanded, "assignment map", file);
+  const raw = expanded as RawMap;
   const problems: DocumentProblem[] = [];
   const rules: Rule[] = [];
   (raw.assignments ?? []).forEach((a, index) => {
@@ -157,6 +226,7 @@ export function parseAssignmentMap(doc: unknown, file?: string): AssignmentMap {
           index,
           fromScope: a.from === "/" ? "" : (a.from as string),
           toScope: a.to === "/" ? "" : (a.to as string),
+          rename: a.rename ?? {},
           transforms,
         });
         return;
@@ -171,19 +241,19 @@ export function parseAssignmentMap(doc: unknown, file?: string): AssignmentMap {
       });
       return;
     }
+    if (a.rename !== undefined) {
+      problems.push({
+        path: `${at}.rename`,
+        message: '"rename" belongs to scope rules (from and to ending in /)',
+      });
+      return;
+    }
     if (toScope) {
       problems.push({ path: `${at}.to`, message: "only a scope rule (from ending in /) can target a scope" });
       return;
     }
     if (a.value !== undefined) {
       rules.push({ kind: "value", index, value: a.value, to, transforms });
-      return;
-    }
-    if (a.toName !== undefined) {
-      problems.push({
-        path: `${at}.toName`,
-        message: 'a "fromPattern" rule targets object paths: use "to" with $1… captures',
-      });
       return;
     }
     let pattern: RegExp;
@@ -197,11 +267,13 @@ export function parseAssignmentMap(doc: unknown, file?: string): AssignmentMap {
       return;
     }
     const groups = new RegExp(`${pattern.source}|`, "u").exec("")?.length ?? 1;
-    for (const m of (a.to as string).matchAll(/\$(\d+)/g)) {
-      if (Number(m[1]) > groups - 1) {
+    const template = (a.to ?? a.toName) as string;
+    for (const m of template.matchAll(CAPTURE)) {
+      const n = Number(m[1] ?? m[2]);
+      if (n > groups - 1) {
         problems.push({
-          path: `${at}.to`,
-          message: `$${m[1]} refers to a capture the pattern does not have (it has ${groups - 1})`,
+          path: `${at}.${a.to !== undefined ? "to" : "toName"}`,
+          message: `${m[0]} refers to a capture the pattern does not have (it has ${groups - 1})`,
         });
       }
     }
@@ -210,30 +282,112 @@ export function parseAssignmentMap(doc: unknown, file?: string): AssignmentMap {
       index,
       pattern,
       source: a.fromPattern as string,
-      to: toObjectPath(a.to as string),
+      to: a.to !== undefined ? toObjectPath(a.to) : template,
+      toName: a.to === undefined,
       transforms,
     });
   });
   if (problems.length > 0) throw new InvalidDocumentError("assignment map", file, problems);
-  const o = raw.optimizer;
+  const optimizers =
+    raw.optimizer === undefined ? [] : Array.isArray(raw.optimizer) ? raw.optimizer : [raw.optimizer];
   return {
     rules,
     ignore: (raw.ignore ?? []).map((glob) => ({ glob, re: globToRegExp(glob) })),
-    ...(o !== undefined
-      ? {
-          optimizer: {
-            preset: o.preset,
-            ...(o.path !== undefined ? { path: o.path } : {}),
-            ...(o.slotSuffix !== undefined ? { slotSuffix: o.slotSuffix } : {}),
-            globalStep: o.globalStep ?? true,
-          },
-        }
-      : {}),
+    optimizers: optimizers.map((o, index) => ({
+      preset: o.preset,
+      layout: o.layout ?? "slots",
+      ...(o.path !== undefined ? { path: o.path } : {}),
+      ...(o.slotSuffix !== undefined ? { slotSuffix: o.slotSuffix } : {}),
+      ...(o.slotNames !== undefined ? { slotNames: o.slotNames } : {}),
+      globalStep: o.globalStep ?? true,
+      ...(o.learningRate !== undefined ? { learningRate: o.learningRate } : {}),
+      ...(o.variables !== undefined ? { variables: o.variables.map(globToRegExp) } : {}),
+      index,
+    })),
     ema: raw.ema === true,
   };
 }
 
-/** Reads and parses an assignment map file. @throws InvalidDocumentError */
+/** Most `extends` links followed from one document (a cycle is reported before this). */
+const MAX_EXTENDS = 16;
+
+/**
+ * Where an `extends` entry points: a path (containing `/` or ending in `.json`), relative to the
+ * extending file's directory (or the working directory), else a preset name in `mappings/presets/`.
+ */
+export function presetPath(ref: string, from?: string): string {
+  if (ref.includes("/") || ref.endsWith(".json"))
+    return isAbsolute(ref) ? ref : resolvePath(from === undefined ? "." : dirname(from), ref);
+  return schemaPath(`presets/${ref}.json`);
+}
+
+/**
+ * Merges the documents a map `extends` (depth first, in list order) into one raw document: the
+ * extended documents' assignments, ignores and optimizers come first, the extending document's
+ * after; an optimizer with the preset (and path, if that one names one) of an extended one refines
+ * it field by field; a
+ * scalar (`ema`) of the extending document wins. Each document is checked against the
+ * schema on its own.
+ * @throws InvalidDocumentError for a missing preset, a cycle, or a bad document
+ */
+export function expandExtends(doc: unknown, file?: string, seen: readonly string[] = []): unknown {
+  validateDocument("assignment-map.schema.json", doc, "assignment map", file);
+  const raw = doc as RawMap & Record<string, unknown>;
+  if (raw.extends === undefined) return doc;
+  const refs = Array.isArray(raw.extends) ? raw.extends : [raw.extends];
+  const merged: RawMap = { assignments: [], ignore: [], optimizer: [] };
+  for (const [i, ref] of refs.entries()) {
+    const path = presetPath(ref, file);
+    const at = `$.extends${Array.isArray(raw.extends) ? `[${i}]` : ""}`;
+    if (seen.includes(path) || seen.length >= MAX_EXTENDS)
+      throw new InvalidDocumentError("assignment map", file, [
+        { path: at, message: `${JSON.stringify(ref)} extends itself (through ${seen.join(" → ")})` },
+      ]);
+    if (!existsSync(path))
+      throw new InvalidDocumentError("assignment map", file, [
+        {
+          path: at,
+          message: `no preset ${JSON.stringify(ref)} (looked for ${path}; presets are mappings/presets/<name>.json)`,
+        },
+      ]);
+    const base = expandExtends(readJsonFile(path, "assignment map"), path, [
+      ...seen,
+      ...(file ? [file] : []),
+    ]) as RawMap;
+    merged.assignments?.push(...(base.assignments ?? []));
+    merged.ignore?.push(...(base.ignore ?? []));
+    if (base.optimizer !== undefined)
+      (merged.optimizer as RawOptimizer[]).push(
+        ...(Array.isArray(base.optimizer) ? base.optimizer : [base.optimizer]),
+      );
+    if (base.ema !== undefined) merged.ema = base.ema;
+  }
+  const { extends: _, ...own } = raw;
+  // An optimizer of this document with the preset (and path, unless the extended one has none) of
+  // an extended one refines it (e.g. adds the path and learningRate a shared preset cannot know);
+  // others are added.
+  const optimizer = [...(merged.optimizer as RawOptimizer[])];
+  for (const o of own.optimizer === undefined
+    ? []
+    : Array.isArray(own.optimizer)
+      ? own.optimizer
+      : [own.optimizer]) {
+    const i = optimizer.findIndex(
+      (b) => b.preset === o.preset && (b.path === o.path || b.path === undefined),
+    );
+    if (i >= 0) optimizer[i] = { ...optimizer[i], ...o };
+    else optimizer.push(o);
+  }
+  return {
+    ...own,
+    assignments: [...(merged.assignments ?? []), ...(own.assignments ?? [])],
+    ignore: [...(merged.ignore ?? []), ...(own.ignore ?? [])],
+    ...(optimizer.length > 0 ? { optimizer } : {}),
+    ...(own.ema !== undefined ? { ema: own.ema } : merged.ema !== undefined ? { ema: merged.ema } : {}),
+  };
+}
+
+/** Reads and parses an assignment map file, following `extends`. @throws InvalidDocumentError */
 export function loadAssignmentMap(file: string): AssignmentMap {
   return parseAssignmentMap(readJsonFile(file, "assignment map"), file);
 }

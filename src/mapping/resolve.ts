@@ -11,6 +11,7 @@ import type { VariableInfo } from "../checkpoint/types.js";
 import { OBJECT_GRAPH_KEY } from "../checkpoint/types.js";
 import { tfDtypeString } from "../dtypes.js";
 import { objectPathFromString } from "../graph/keys.js";
+import { nodeAtPath, pathsUnder } from "../graph/object-graph.js";
 import { optimizerPathOf, type TargetAttribute, type TargetGraph } from "../graph/target.js";
 import {
   planConcat,
@@ -19,7 +20,14 @@ import {
   type Transform,
   TransformError,
 } from "../transforms/index.js";
-import type { AssignmentMap, OptimizerPreset, Rule, TargetRef } from "./document.js";
+import {
+  type AssignmentMap,
+  expandCaptures,
+  type OptimizerPreset,
+  type OptimizerSpec,
+  type Rule,
+  type TargetRef,
+} from "./document.js";
 
 /** Where an assignment's value comes from. */
 export type SourceSpec =
@@ -103,17 +111,54 @@ const PRESETS: Record<OptimizerPreset, { readonly base: string; readonly slots: 
   ftrl: { base: "Ftrl", slots: { accumulator: 0, linear: 1 } },
 };
 
+/**
+ * Keras 3 optimizer state (`keras/src/optimizers/*.py`, `add_optimizer_variables`): per preset,
+ * the list attribute of the optimizer parallel to `_trainable_variables`, and which TF1 slot
+ * (0 → `<var>/<Optimizer>`, 1 → `<var>/<Optimizer>_1`, …) fills it.
+ */
+const KERAS3_LISTS: Record<OptimizerPreset, Record<string, number>> = {
+  adam: { _momentums: 0, _velocities: 1 },
+  momentum: { momentums: 0 },
+  rmsprop: { _velocities: 0, _momentums: 1 },
+  "rmsprop-centered": { _velocities: 0, _average_gradients: 1, _momentums: 2 },
+  adagrad: { _accumulators: 0 },
+  ftrl: { _accumulators: 0, _linears: 1 },
+};
+
+/** Transforms that change values, not layout: an optimizer's state does not inherit them. */
+const VALUE_TRANSFORMS = new Set(["add", "scale"]);
+
 /** Names TF2 optimizers give their step counter (OptimizerV2 `iter`, new Keras `_iterations`). */
 const ITERATION_NAMES = ["iter", "_iterations", "iterations"];
 
 const fmt = (t: TensorType) => `${t.dtype.name}[${t.shape.join(", ")}]`;
 
-function matches(ref: TargetRef, t: TargetAttribute): boolean {
-  if ("fullName" in ref) return t.fullName === ref.fullName;
-  return (
-    (t.name === "VARIABLE_VALUE" && (t.objectPath === ref.path || (t.aliases ?? []).includes(ref.path))) ||
-    t.checkpointKey === ref.path
-  );
+/**
+ * Finds target variables by reference: an object path along any path of the graph (else a BFS
+ * object path or a checkpoint key), or a full_name. Built once; each lookup costs the path's
+ * length times the children per node.
+ */
+function targetIndex(target: TargetGraph) {
+  const byNode = new Map<number, TargetAttribute>();
+  const byPath = new Map<string, TargetAttribute>();
+  const byFullName = new Map<string, TargetAttribute[]>();
+  for (const t of target.attributes) {
+    if (t.name === "VARIABLE_VALUE" && !byNode.has(t.nodeId)) byNode.set(t.nodeId, t);
+    if (!byPath.has(t.objectPath)) byPath.set(t.objectPath, t);
+    if (!byPath.has(t.checkpointKey)) byPath.set(t.checkpointKey, t);
+    byFullName.set(t.fullName, [...(byFullName.get(t.fullName) ?? []), t]);
+  }
+  const at = (path: string): TargetAttribute | undefined => {
+    const names = objectPathFromString(path);
+    const node = names === undefined ? undefined : nodeAtPath(target.graph, names);
+    return (node === undefined ? undefined : byNode.get(node)) ?? byPath.get(path);
+  };
+  const matching = (ref: TargetRef): TargetAttribute[] => {
+    if ("fullName" in ref) return byFullName.get(ref.fullName) ?? [];
+    const t = at(ref.path);
+    return t === undefined ? [] : [t];
+  };
+  return { at, matching, byFullName };
 }
 
 function describeRule(r: Rule): string {
@@ -125,7 +170,7 @@ function describeRule(r: Rule): string {
     case "scope":
       return `#${r.index} scope ${JSON.stringify(r.fromScope || "/")} → ${JSON.stringify(r.toScope || "/")}`;
     case "pattern":
-      return `#${r.index} pattern /${r.source}/ → ${JSON.stringify(r.to)}`;
+      return `#${r.index} pattern /${r.source}/ → ${r.toName ? "name:" : ""}${JSON.stringify(r.to)}`;
   }
 }
 
@@ -145,12 +190,13 @@ export function resolveAssignments(
   const fired = new Set<number>();
   const assigned = new Map<TargetAttribute, Assignment>();
 
+  const index = targetIndex(target);
   // Candidates from exact/value rules and from patterns, per target.
   const exact = new Map<TargetAttribute, Rule[]>();
   const patterned = new Map<TargetAttribute, Array<{ rule: Rule & { kind: "pattern" }; source: string }>>();
   for (const r of map.rules) {
     if (r.kind === "exact" || r.kind === "value") {
-      const hits = target.attributes.filter((t) => matches(r.to, t));
+      const hits = index.matching(r.to);
       if (hits.length === 0) {
         problems.push({
           kind: "no-target",
@@ -160,20 +206,76 @@ export function resolveAssignments(
       }
       for (const t of hits) exact.set(t, [...(exact.get(t) ?? []), r]);
     } else if (r.kind === "pattern") {
-      const byPath = new Map(
-        target.attributes.flatMap((t) => [t.objectPath, ...(t.aliases ?? [])].map((p) => [p, t] as const)),
-      );
       for (const name of src.keys()) {
-        if (!r.pattern.test(name)) continue;
-        const path = name.replace(r.pattern, r.to);
-        const t = byPath.get(path) ?? target.attributes.find((a) => a.checkpointKey === path);
-        if (t !== undefined) patterned.set(t, [...(patterned.get(t) ?? []), { rule: r, source: name }]);
+        const m = r.pattern.exec(name);
+        if (m === null) continue;
+        const to = expandCaptures(r.to, m);
+        if (to === undefined) {
+          notes.push(
+            `pattern rule ${describeRule(r)}: ${JSON.stringify(name)} has no integer capture for the arithmetic`,
+          );
+          continue;
+        }
+        const hits = r.toName ? (index.byFullName.get(to) ?? []) : [index.at(to)];
+        for (const t of hits)
+          if (t !== undefined) patterned.set(t, [...(patterned.get(t) ?? []), { rule: r, source: name }]);
       }
     }
   }
-  const scopes = map.rules
-    .filter((r): r is Rule & { kind: "scope" } => r.kind === "scope")
-    .sort((a, b) => b.toScope.length - a.toScope.length);
+  // Scope rules: every variable under the `to` scope's object (by any path to it), with the source
+  // name its path below the scope gives (local names renamed back as `rename` says).
+  const scoped = new Map<TargetAttribute, Array<{ rule: Rule & { kind: "scope" }; name: string }>>();
+  const byNode = new Map<number, TargetAttribute>();
+  for (const t of target.attributes)
+    if (t.name === "VARIABLE_VALUE" && t.slot === undefined) byNode.set(t.nodeId, t);
+  for (const r of map.rules) {
+    if (r.kind !== "scope") continue;
+    const names = objectPathFromString(r.toScope.replace(/\/$/, ""));
+    const from = names === undefined ? undefined : nodeAtPath(target.graph, names);
+    if (from === undefined) {
+      problems.push({
+        kind: "no-target",
+        rule: r.index,
+        message: `rule ${describeRule(r)}: the target graph has no object at ${JSON.stringify(r.toScope)}`,
+      });
+      continue;
+    }
+    const back = new Map(Object.entries(r.rename).map(([k, v]) => [v, k]));
+    for (const [node, rest] of pathsUnder(target.graph, from)) {
+      const t = byNode.get(node);
+      if (t === undefined) continue;
+      const name = r.fromScope + rest.map((n) => back.get(n) ?? n).join("/");
+      scoped.set(t, [...(scoped.get(t) ?? []), { rule: r, name }]);
+    }
+  }
+  for (const list of scoped.values()) list.sort((a, b) => b.rule.toScope.length - a.rule.toScope.length);
+
+  // Keras 3 optimizer state: <optimizer>/<list>/i follows <optimizer>/_trainable_variables/i.
+  const keras3 = new Map<
+    TargetAttribute,
+    { spec: OptimizerSpec; original: TargetAttribute; slot: number; list: string }
+  >();
+  for (const spec of map.optimizers) {
+    if (spec.layout !== "keras3") continue;
+    const opt = nodeAtPath(target.graph, objectPathFromString(spec.path ?? "optimizer") ?? []);
+    const tv = opt === undefined ? undefined : nodeAtPath(target.graph, ["_trainable_variables"], opt);
+    if (opt === undefined || tv === undefined) {
+      notes.push(
+        `optimizer preset ${spec.preset} (keras3): no ${spec.path ?? "optimizer"}/_trainable_variables in the target`,
+      );
+      continue;
+    }
+    for (const [list, slot] of Object.entries(KERAS3_LISTS[spec.preset])) {
+      const listNode = nodeAtPath(target.graph, [list], opt);
+      if (listNode === undefined) continue;
+      for (const c of target.graph.nodes[listNode]?.children ?? []) {
+        const state = byNode.get(c.nodeId);
+        const origNode = nodeAtPath(target.graph, [c.localName], tv);
+        const original = origNode === undefined ? undefined : byNode.get(origNode);
+        if (state !== undefined && original !== undefined) keras3.set(state, { spec, original, slot, list });
+      }
+    }
+  }
 
   const assign = (a: Assignment) => {
     assigned.set(a.target, a);
@@ -214,12 +316,34 @@ export function resolveAssignments(
     };
   };
 
-  const optimizerPath = map.optimizer?.path ?? optimizerPathOf(target) ?? "optimizer";
+  const defaultOptimizerPath = optimizerPathOf(target) ?? "optimizer";
+  /** The preset holding `names`' optimizer state (the first whose `variables` globs match). */
+  const specFor = (layout: OptimizerSpec["layout"], names: readonly string[]) =>
+    map.optimizers.find(
+      (o) =>
+        o.layout === layout &&
+        (o.variables === undefined || names.some((n) => o.variables?.some((re) => re.test(n)))),
+    );
+  const stateSource = (
+    spec: OptimizerSpec,
+    slot: number,
+    of: Assignment | undefined,
+  ): { names: string[]; suffix: string; transforms: Transform[] } | undefined => {
+    if (of === undefined || of.source.kind !== "variables") return undefined;
+    const base = spec.slotSuffix ?? PRESETS[spec.preset].base;
+    const suffix = spec.slotNames?.[slot] ?? (slot === 0 ? base : `${base}_${slot}`);
+    return {
+      names: of.source.names.map((n) => `${n}/${suffix}`),
+      suffix,
+      transforms: of.transforms.filter((tr) => !VALUE_TRANSFORMS.has(tr.op)),
+    };
+  };
 
-  // Pass 1: every non-slot target; pass 2: slots (which follow their variable's assignment).
+  // Pass 1: every variable; pass 2: optimizer state (slots, Keras 3 optimizer variables), which
+  // follows its variable's assignment.
   for (const pass of [1, 2]) {
     for (const t of target.attributes) {
-      if ((pass === 1) === (t.slot !== undefined)) continue;
+      if ((pass === 1) === (t.slot !== undefined || keras3.has(t))) continue;
       if (t.tensors !== undefined) {
         // A multi-tensor saveable (lookup table, iterator) is opaque to the map: copied from
         // the template when there is one, else left unassigned.
@@ -255,15 +379,7 @@ export function resolveAssignments(
       }
       if (t.slot === undefined) {
         let done = false;
-        for (const s of scopes) {
-          // Any path reaching the object may lie under the scope (objects reached by two edges).
-          const path = [t.objectPath, ...(t.aliases ?? [])].find(
-            (p) => s.toScope === "" || p.startsWith(s.toScope),
-          );
-          if (path === undefined) continue;
-          const rest = objectPathFromString(path.slice(s.toScope.length));
-          if (rest === undefined) continue;
-          const name = s.fromScope + rest.join("/");
+        for (const { rule: s, name } of scoped.get(t) ?? []) {
           if (src.has(name)) {
             assign(fromRule(t, s, [name]) as Assignment);
             done = true;
@@ -290,35 +406,80 @@ export function resolveAssignments(
         assign(fromRule(t, first.rule, [first.source]) as Assignment);
         continue;
       }
-      if (t.slot !== undefined && map.optimizer !== undefined) {
-        const preset = PRESETS[map.optimizer.preset];
-        const index = preset.slots[t.slot.slotName];
+      if (t.slot !== undefined) {
         const original = target.attributes.find((a) => a.nodeId === t.slot?.originalNodeId);
         const of = original === undefined ? undefined : assigned.get(original);
-        if (index !== undefined && of !== undefined && of.source.kind === "variables") {
-          const base = map.optimizer.slotSuffix ?? preset.base;
-          const suffix = index === 0 ? base : `${base}_${index}`;
-          const names = of.source.names.map((n) => `${n}/${suffix}`);
-          if (names.every((n) => src.has(n))) {
+        const spec = of?.source.kind === "variables" ? specFor("slots", of.source.names) : undefined;
+        const index = spec === undefined ? undefined : PRESETS[spec.preset].slots[t.slot.slotName];
+        const st = spec === undefined || index === undefined ? undefined : stateSource(spec, index, of);
+        if (spec !== undefined && st !== undefined && of?.source.kind === "variables") {
+          if (st.names.every((n) => src.has(n))) {
             assign({
               target: t,
-              source: { ...of.source, names },
+              source: { ...of.source, names: st.names },
               rule: {
                 kind: "optimizer",
-                description: `optimizer preset ${map.optimizer.preset}: slot '${t.slot.slotName}' ← <var>/${suffix}`,
+                description: `optimizer preset ${spec.preset}: slot '${t.slot.slotName}' ← <var>/${st.suffix}`,
               },
-              transforms: of.transforms,
+              transforms: st.transforms,
             });
             continue;
           }
-          notes.push(`optimizer preset: no ${names.join(", ")} in the source for ${t.prettyName}`);
+          notes.push(`optimizer preset: no ${st.names.join(", ")} in the source for ${t.prettyName}`);
         }
       }
+      const k3 = keras3.get(t);
+      if (k3 !== undefined) {
+        const of = assigned.get(k3.original);
+        const owns = of?.source.kind === "variables" && specFor("keras3", of.source.names) === k3.spec;
+        const st = owns ? stateSource(k3.spec, k3.slot, of) : undefined;
+        if (st !== undefined && of?.source.kind === "variables") {
+          const momentum = k3.spec.preset === "momentum";
+          const lr = k3.spec.learningRate;
+          if (momentum && lr === undefined) {
+            notes.push(
+              `optimizer preset momentum (keras3): ${t.prettyName} needs "learningRate" (Keras 3 SGD keeps −lr × TF1's accumulator)`,
+            );
+          } else if (st.names.every((n) => src.has(n))) {
+            const scale: Transform[] = momentum ? [{ op: "scale", value: -(lr as number) }] : [];
+            assign({
+              target: t,
+              source: { ...of.source, names: st.names },
+              rule: {
+                kind: "optimizer",
+                description: `optimizer preset ${k3.spec.preset} (keras3): ${k3.list} ← <var>/${st.suffix}${momentum ? ` × ${-(lr as number)}` : ""}`,
+              },
+              transforms: [...st.transforms, ...scale],
+            });
+            continue;
+          } else notes.push(`optimizer preset: no ${st.names.join(", ")} in the source for ${t.prettyName}`);
+        }
+      }
+      const lr = map.optimizers.find(
+        (o) =>
+          o.layout === "keras3" &&
+          o.learningRate !== undefined &&
+          t.objectPath === `${o.path ?? "optimizer"}/_learning_rate`,
+      );
+      if (lr?.learningRate !== undefined) {
+        assign({
+          target: t,
+          source: { kind: "value", value: lr.learningRate },
+          rule: {
+            kind: "optimizer",
+            description: `optimizer preset ${lr.preset} (keras3): learningRate ${lr.learningRate}`,
+          },
+          transforms: [],
+        });
+        continue;
+      }
       if (
-        map.optimizer?.globalStep !== false &&
-        map.optimizer !== undefined &&
         src.has("global_step") &&
-        ITERATION_NAMES.some((n) => t.objectPath === `${optimizerPath}/${n}`)
+        map.optimizers.some(
+          (o) =>
+            o.globalStep &&
+            ITERATION_NAMES.some((n) => t.objectPath === `${o.path ?? defaultOptimizerPath}/${n}`),
+        )
       ) {
         assign({
           target: t,

@@ -5,7 +5,11 @@
  * (round-to-nearest-even), `tf.slice`, `tf.split` (equal parts), `tf.squeeze`, `tf.expand_dims`,
  * `tf.concat`; `permuteBlocks` reorders equal blocks along an axis (`tf.concat` of a reordered
  * `tf.split`), e.g. LSTM gates from TF1's i, j, f, o to Keras's i, f, c, o; `add` adds a constant
- * to every element or to one block along an axis (e.g. TF1's run-time LSTM `forget_bias`).
+ * to every element or to one block along an axis (e.g. TF1's run-time LSTM `forget_bias`); `scale`
+ * multiplies every element by a constant (`tf.multiply`); `splitHeads` / `mergeHeads` reshape one
+ * axis into `[heads, size / heads]` and back, at any rank (a fused attention kernel `[d, h·k]` →
+ * Keras `EinsumDense`'s `[d, h, k]`, its bias `[h·k]` → `[h, k]`, the output kernel `[h·k, d]` →
+ * `[h, k, d]`).
  *
  * All tensors are row-major, little-endian ({@link FixedTensor}).
  *
@@ -38,7 +42,10 @@ export type Transform =
       readonly axis?: number;
       readonly blocks?: number;
       readonly block?: number;
-    };
+    }
+  | { readonly op: "scale"; readonly value: number }
+  | { readonly op: "splitHeads"; readonly axis: number; readonly heads: number }
+  | { readonly op: "mergeHeads"; readonly axis: number };
 
 /** A dtype and shape: what a tensor will be, before its bytes exist. */
 export interface TensorType {
@@ -218,6 +225,29 @@ export function planTransform(t: Transform, input: TensorType): TensorType {
       }
       return { dtype, shape };
     }
+    case "scale": {
+      if (dtype.kind !== "float")
+        throw new TransformError(`scale works on floating-point tensors, not ${dtype.name}`);
+      return { dtype, shape };
+    }
+    case "splitHeads": {
+      const a = axisOf(t.axis, rank, "splitHeads");
+      const d = shape[a] as number;
+      if (t.heads < 1 || d % t.heads !== 0)
+        throw new TransformError(
+          `dimension ${a} of ${fmt(input)} (${d}) does not split into ${t.heads} heads`,
+        );
+      return { dtype, shape: [...shape.slice(0, a), t.heads, d / t.heads, ...shape.slice(a + 1)] };
+    }
+    case "mergeHeads": {
+      const a = axisOf(t.axis, rank, "mergeHeads");
+      if (a + 1 >= rank)
+        throw new TransformError(`mergeHeads axis ${t.axis} of ${fmt(input)} has no next axis to merge with`);
+      return {
+        dtype,
+        shape: [...shape.slice(0, a), (shape[a] as number) * (shape[a + 1] as number), ...shape.slice(a + 2)],
+      };
+    }
     case "expandDims": {
       const a = t.axis < 0 ? t.axis + rank + 1 : t.axis;
       if (!Number.isInteger(a) || a < 0 || a > rank)
@@ -393,7 +423,18 @@ export function applyTransform(t: Transform, input: FixedTensor): FixedTensor {
     case "reshape":
     case "squeeze":
     case "expandDims":
+    case "splitHeads":
+    case "mergeHeads":
       return { ...input, shape: out.shape };
+    case "scale": {
+      const n = numElements(input.shape);
+      const src = new DataView(input.data.buffer, input.data.byteOffset, input.data.byteLength);
+      const data = new Uint8Array(input.data.length);
+      const dst = new DataView(data.buffer);
+      for (let i = 0; i < n; i++)
+        writeNum(dst, input.dtype.name, i, (realAt(input.dtype, src, i) as number) * t.value);
+      return { kind: "fixed", dtype: input.dtype, shape: input.shape, data };
+    }
     case "transpose": {
       const s = strides(input.shape);
       return {

@@ -114,7 +114,9 @@ async function sliceSpecs(paths: readonly string[]): Promise<Record<string, Reco
           (s) =>
             `${v.shape.join(" ")} ${s.map((e, i) => (e.length === -1 || (e.start === 0 && e.length === v.shape[i]) ? "-" : `${e.start},${e.length}`)).join(":")}`,
         );
-        (out[path] ??= {})[v.name] = specs;
+        const mine = out[path] ?? {};
+        mine[v.name] = specs;
+        out[path] = mine;
       }
     } catch {
       // tfckpt cannot open it: the comparison reports that; TF gets no slice hints.
