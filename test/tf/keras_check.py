@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Keras 3's answers for tfckpt's Keras-weights tests (test/tf/keras-weights.test.ts). The judge.
+
+Usage: keras_check.py REQUEST.json RESULT.json
+Ops:
+  templates {"dir": D}  builds the MLP of fixtures/tf-2.21/tf1-mlp-adam as a Keras 3 Functional
+            model (layers named "dense", "dense_1") and saves D/template.weights.h5 and
+            D/template.keras from the freshly built model (the targets tfckpt writes to).
+  check     {"dir": D, "tf1": PREFIX, "weights": W, "archive": K}
+            runs the TF1 graph (tf.compat.v1 Saver.restore of PREFIX) on fixed inputs;
+            loads W with model.load_weights() and K with keras.saving.load_model(), predicts;
+            sets the TF1 values with set_weights() and lets Keras save its own .weights.h5, then
+            compares it with W in h5py (every group, its attributes; every dataset's dtype, shape,
+            bytes). Returns the max |delta| of each prediction and the list of differences.
+  describe  {"files": [F, ...]}  every dataset of each HDF5 file: dtype, shape (h5py's view).
+"""
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import h5py  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+LAYERS = [("dense", 4, 8, "relu"), ("dense_1", 8, 2, None)]
+
+
+def mlp():
+    inputs = keras.Input((4,), name="x")
+    h = inputs
+    for name, _, units, act in LAYERS:
+        h = keras.layers.Dense(units, activation=act, name=name)(h)
+    return keras.Model(inputs, h, name="mlp")
+
+
+def tf1_predict(prefix, x):
+    """The TF1 graph of the checkpoint (tf.layers.dense names), restored by a v1 Saver."""
+    v1 = tf.compat.v1
+    g = tf.Graph()
+    with g.as_default():
+        inp = v1.placeholder(tf.float32, [None, 4])
+        h = inp
+        for name, n_in, n_out, act in LAYERS:
+            with v1.variable_scope(name):
+                k = v1.get_variable("kernel", [n_in, n_out], tf.float32)
+                b = v1.get_variable("bias", [n_out], tf.float32)
+            h = tf.matmul(h, k) + b
+            if act == "relu":
+                h = tf.nn.relu(h)
+        saver = v1.train.Saver(var_list=v1.global_variables())
+        with v1.Session(graph=g) as s:
+            saver.restore(s, prefix)
+            return s.run(h, {inp: x})
+
+
+def walk(path):
+    out = {}
+    with h5py.File(path, "r") as f:
+        out["/"] = ("group", sorted((k, str(v)) for k, v in f.attrs.items()))
+
+        def visit(name, obj):
+            attrs = sorted((k, str(v)) for k, v in obj.attrs.items())
+            if isinstance(obj, h5py.Dataset):
+                arr = np.asarray(obj[()])
+                out[name] = ("dataset", str(obj.dtype), list(obj.shape), arr.tobytes().hex(), attrs)
+            else:
+                out[name] = ("group", attrs)
+
+        f.visititems(visit)
+    return out
+
+
+def templates(d):
+    keras.utils.set_random_seed(3)
+    m = mlp()
+    m.save_weights(os.path.join(d, "template.weights.h5"))
+    m.save(os.path.join(d, "template.keras"))
+    return {"keras": keras.__version__}
+
+
+def check(req):
+    d = req["dir"]
+    x = np.random.RandomState(5).randn(16, 4).astype(np.float32)
+    ref = tf1_predict(req["tf1"], x)
+    m = mlp()
+    m.load_weights(req["weights"])
+    by_weights = m.predict(x, verbose=0)
+    loaded = keras.saving.load_model(req["archive"])
+    by_archive = loaded.predict(x, verbose=0)
+    # Keras's own file of the same model holding the TF1 values.
+    reader = tf.train.load_checkpoint(req["tf1"])
+    own = mlp()
+    own.set_weights([reader.get_tensor(f"{n}/{v}") for n, *_ in LAYERS for v in ("kernel", "bias")])
+    own_path = os.path.join(d, "keras-own.weights.h5")
+    own.save_weights(own_path)
+    a, b = walk(req["weights"]), walk(own_path)
+    diffs = [f"{k}: tfckpt {a.get(k)!r:.200} keras {b.get(k)!r:.200}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return {
+        "weights_max_abs": float(np.abs(by_weights - ref).max()),
+        "archive_max_abs": float(np.abs(by_archive - ref).max()),
+        "archive_class": type(loaded).__name__,
+        "layout_entries": len(b),
+        "layout_diffs": diffs,
+    }
+
+
+def describe(files):
+    out = {}
+    for f in files:
+        with h5py.File(f, "r") as h:
+            ds = {}
+
+            def visit(name, obj):
+                if isinstance(obj, h5py.Dataset):
+                    bf = obj.attrs.get("dtype") == "bfloat16"
+                    ds[name] = {"dtype": "bfloat16" if bf else ("bool" if obj.dtype == np.bool_ else obj.dtype.name), "shape": list(obj.shape)}
+
+            h.visititems(visit)
+            out[f] = ds
+    return out
+
+
+def main(request_path, result_path):
+    with open(request_path) as f:
+        req = json.load(f)
+    op = req["op"]
+    if op == "templates":
+        result = templates(req["dir"])
+    elif op == "check":
+        result = check(req)
+    elif op == "describe":
+        result = describe(req["files"])
+    else:
+        raise SystemExit(f"keras_check.py: unknown op {op!r}")
+    with open(result_path, "w") as f:
+        json.dump({"keras": keras.__version__, "result": result}, f)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
