@@ -125,6 +125,38 @@ describe("reading Keras 3 weights", () => {
     await r.close();
   });
 
+  test("tfckpt graph prints the HDF5 layout; validate matches datasets by path", async () => {
+    const tree = await cli("graph", "--tree", join(FIX, "nested.weights.h5"));
+    expect(tree.code).toBe(0);
+    expect(tree.stdout).toContain(
+      '        batch_normalization/\n          vars/  (name="bn")\n            0  float32[3]',
+    );
+    const json = await cli("graph", join(FIX, "mlp.keras"));
+    const doc = JSON.parse(json.stdout) as {
+      format: string;
+      archive: string[];
+      datasets: { path: string }[];
+    };
+    expect(doc.format).toBe("tfckpt-keras-layout");
+    expect(doc.archive).toEqual(["metadata.json", "config.json"]);
+    expect(doc.datasets.map((d) => d.path)).toEqual([
+      "layers/dense/vars/0",
+      "layers/dense/vars/1",
+      "layers/dense_1/vars/0",
+      "layers/dense_1/vars/1",
+    ]);
+    const ok = await cli("validate", join(FIX, "mlp.weights.h5"), "--against", join(FIX, "mlp.keras"));
+    expect(ok.code).toBe(0);
+    const missing = await cli(
+      "validate",
+      join(FIX, "mlp.weights.h5"),
+      "--against",
+      join(FIX, "mlp-adam.weights.h5"),
+    );
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain("optimizer/vars/9: ['VARIABLE_VALUE']");
+  });
+
   test("tfckpt inspect lists a .weights.h5", async () => {
     const run = await cli("inspect", join(FIX, "mlp-adam.weights.h5"));
     expect(run.code).toBe(0);

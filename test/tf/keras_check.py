@@ -5,13 +5,19 @@ Usage: keras_check.py REQUEST.json RESULT.json
 Ops:
   templates {"dir": D}  builds the MLP of fixtures/tf-2.21/tf1-mlp-adam as a Keras 3 Functional
             model (layers named "dense", "dense_1") and saves D/template.weights.h5 and
-            D/template.keras from the freshly built model (the targets tfckpt writes to).
+            D/template.keras from the freshly built model (the targets tfckpt writes to), and
+            D/template-adam.weights.h5 with its Adam optimizer built (optimizer/vars/0..9).
   check     {"dir": D, "tf1": PREFIX, "weights": W, "archive": K}
             runs the TF1 graph (tf.compat.v1 Saver.restore of PREFIX) on fixed inputs;
             loads W with model.load_weights() and K with keras.saving.load_model(), predicts;
             sets the TF1 values with set_weights() and lets Keras save its own .weights.h5, then
             compares it with W in h5py (every group, its attributes; every dataset's dtype, shape,
             bytes). Returns the max |delta| of each prediction and the list of differences.
+  step      {"tf1": PREFIX, "weights": W}  the optimizer state: the TF1 graph restores PREFIX
+            (weights, Adam slots, beta powers, global_step) and runs one AdamOptimizer step on a
+            fixed batch; Keras builds Adam(0.01, epsilon=1e-8) (TF1's defaults), load_weights(W)
+            with the optimizer built, and runs one train_on_batch on the same batch. Returns the
+            restored iteration count and the max |delta| of every weight after the step.
   describe  {"files": [F, ...]}  every dataset of each HDF5 file: dtype, shape (h5py's view).
 """
 import json
@@ -74,12 +80,65 @@ def walk(path):
     return out
 
 
+def adam():
+    return keras.optimizers.Adam(0.01, epsilon=1e-8)
+
+
 def templates(d):
     keras.utils.set_random_seed(3)
     m = mlp()
     m.save_weights(os.path.join(d, "template.weights.h5"))
     m.save(os.path.join(d, "template.keras"))
+    m.compile(optimizer=adam(), loss="mse")
+    m.optimizer.build(m.trainable_variables)
+    m.save_weights(os.path.join(d, "template-adam.weights.h5"))
     return {"keras": keras.__version__}
+
+
+def tf1_step(prefix, x, y):
+    """One more AdamOptimizer(0.01) step of the TF1 graph of fixtures/tf-2.21 tf1-mlp-adam."""
+    v1 = tf.compat.v1
+    g = tf.Graph()
+    with g.as_default():
+        inp = v1.placeholder(tf.float32, [None, 4])
+        out = v1.placeholder(tf.float32, [None, 2])
+        h = inp
+        names = []
+        for name, n_in, n_out, act in LAYERS:
+            with v1.variable_scope(name):
+                k = v1.get_variable("kernel", [n_in, n_out], tf.float32)
+                b = v1.get_variable("bias", [n_out], tf.float32)
+            names += [k, b]
+            h = tf.matmul(h, k) + b
+            if act == "relu":
+                h = tf.nn.relu(h)
+        loss = tf.reduce_mean(tf.square(h - out))
+        step = v1.train.get_or_create_global_step()
+        train = v1.train.AdamOptimizer(0.01).minimize(loss, global_step=step)
+        saver = v1.train.Saver(var_list=v1.global_variables())
+        with v1.Session(graph=g) as s:
+            saver.restore(s, prefix)
+            s.run(train, {inp: x, out: y})
+            return s.run(names)
+
+
+def step(req):
+    rng = np.random.RandomState(11)
+    x = rng.randn(5, 4).astype(np.float32)
+    y = rng.randn(5, 2).astype(np.float32)
+    want = tf1_step(req["tf1"], x, y)
+    m = mlp()
+    m.compile(optimizer=adam(), loss="mse")
+    m.optimizer.build(m.trainable_variables)
+    m.load_weights(req["weights"])
+    iterations = int(m.optimizer.iterations.numpy())
+    m.train_on_batch(x, y)
+    got = m.get_weights()
+    return {
+        "iterations": iterations,
+        "max_abs": max(float(np.abs(a - b).max()) for a, b in zip(got, want)),
+        "weights": len(got),
+    }
 
 
 def check(req):
@@ -132,6 +191,8 @@ def main(request_path, result_path):
         result = templates(req["dir"])
     elif op == "check":
         result = check(req)
+    elif op == "step":
+        result = step(req)
     elif op == "describe":
         result = describe(req["files"])
     else:
