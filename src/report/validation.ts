@@ -48,7 +48,7 @@ export function validationToText(r: ValidationResult): string {
   const c = r.checkpoint;
   lines.push(
     c.format === "keras-h5"
-      ? `Keras 3 weights ${c.path}: ${c.variables} variables`
+      ? `Keras weights (HDF5) ${c.path}: ${c.variables} variables`
       : `${c.format.toUpperCase()} ${c.objectBased ? "object-based" : "name-based"} checkpoint ${c.path}: ${c.variables} variables, ${c.shards} shard(s)`,
   );
   lines.push(

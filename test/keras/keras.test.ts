@@ -157,12 +157,34 @@ describe("reading Keras 3 weights", () => {
     expect(missing.stdout).toContain("optimizer/vars/9: ['VARIABLE_VALUE']");
   });
 
+  test("rewrite turns a .weights.h5 into a V2 bundle with the same tensors", async () => {
+    const dst = join(tmp, "rewritten", "ckpt");
+    const run = await cli("rewrite", join(FIX, "mlp-adam.weights.h5"), dst);
+    expect(run.code).toBe(0);
+    const [a, b] = await Promise.all([openCheckpoint(join(FIX, "mlp-adam.weights.h5")), openCheckpoint(dst)]);
+    try {
+      expect(b.format).toBe("v2");
+      expect(b.list().map((v) => `${v.name} ${v.dtype.name}[${v.shape}]`)).toEqual(
+        a.list().map((v) => `${v.name} ${v.dtype.name}[${v.shape}]`),
+      );
+      for (const v of a.list()) {
+        const x = await a.readTensor(v.name);
+        const y = await b.readTensor(v.name);
+        expect(
+          x.kind === "fixed" && y.kind === "fixed" && Buffer.from(x.data).equals(Buffer.from(y.data)),
+        ).toBe(true);
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   test("tfckpt inspect lists a .weights.h5", async () => {
     const run = await cli("inspect", join(FIX, "mlp-adam.weights.h5"));
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("layers/dense/vars/0");
     expect(run.stdout).toMatch(/optimizer\/vars\/0 +int64 +\[\] +8/);
-    expect(run.stdout).toContain("Keras 3 weights (HDF5): 14 variables");
+    expect(run.stdout).toContain("Keras weights (HDF5): 14 variables");
   });
 });
 

@@ -74,7 +74,7 @@ function render(r: InspectResult, args: Args, io: CliIO): void {
       ),
     );
     if (r.format === "keras-h5") {
-      io.stdout(`Keras 3 weights (HDF5): ${r.variables.length} variables, ${formatBytes(r.totalBytes)}\n`);
+      io.stdout(`Keras weights (HDF5): ${r.variables.length} variables, ${formatBytes(r.totalBytes)}\n`);
     } else
       io.stdout(
         `${r.format.toUpperCase()} ${r.objectBased ? "object-based" : "name-based"} checkpoint: ${r.variables.length} variables, ${formatBytes(r.totalBytes)}, ${r.shards} ${r.format === "v2" ? "data shard" : "file"}${r.shards === 1 ? "" : "s"}\n`,
