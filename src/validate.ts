@@ -84,7 +84,11 @@ export async function validateCheckpoint(
             ? "Keras 3 weights: datasets are matched by HDF5 path, as load_weights() looks them up"
             : "name-based checkpoint: variables are matched by full_name, as TF2's name-based restore does",
         );
-        binding = bindNameBased((n) => reader.get(n), target);
+        // A Keras target's full names are Keras variable paths; its datasets are found by HDF5 path.
+        const byFullName = new Map(
+          target.keras !== undefined ? target.attributes.map((a) => [a.fullName, a.checkpointKey]) : [],
+        );
+        binding = bindNameBased((n) => reader.get(byFullName.get(n) ?? n), target);
         const unbound = binding.attributes.filter((a) => a.checkpointKey === undefined);
         const byObject = new Map<string, string[]>();
         for (const a of unbound)

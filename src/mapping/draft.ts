@@ -324,7 +324,12 @@ export function draftMapping(
   }
   // 2. Classify targets.
   const slotTargets = target.attributes.filter((a) => a.slot !== undefined);
-  const optimizerPath = optimizerPathOf(target);
+  // A Keras 3 target keeps its optimizer's state under `optimizer/vars/` (no slot variables).
+  const optimizerPath =
+    optimizerPathOf(target) ??
+    (target.keras !== undefined && target.attributes.some((a) => a.objectPath.startsWith("optimizer/"))
+      ? "optimizer"
+      : undefined);
   const isOptimizerState = (a: TargetAttribute) =>
     optimizerPath !== undefined && a.objectPath.startsWith(`${optimizerPath}/`) && a.slot === undefined;
   const modelTargets = target.attributes.filter(
@@ -659,7 +664,14 @@ export function draftMapping(
     target: t.objectPath,
     dtype: t.dtype.name,
     shape: t.shape,
-    ...(isOptimizerState(t) ? { note: 'optimizer hyperparameter: set it with {"value": …}' } : {}),
+    ...(isOptimizerState(t)
+      ? {
+          note:
+            target.keras !== undefined
+              ? "Keras 3 optimizer state (vars/0 iterations, vars/1 learning rate, then each trainable variable's slots in model order): map it with exact rules"
+              : 'optimizer hyperparameter: set it with {"value": …}',
+        }
+      : {}),
   }));
   return { map: { ...map, unresolved: { ...map.unresolved, unassignedTargets } }, resolution, proposals };
 }

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { openCheckpoint } from "../../src/checkpoint/open.js";
+import { draftMappingFiles } from "../../src/draft-mapping.js";
 import {
   CorruptCheckpointError,
   NotFoundError,
@@ -13,6 +14,7 @@ import {
   UnsupportedError,
   UsageError,
 } from "../../src/errors.js";
+import { kerasVariablePaths } from "../../src/graph/keras.js";
 import { KerasWeightsReader } from "../../src/keras/reader.js";
 import { writeKerasWeights } from "../../src/keras/writer.js";
 import { migrate } from "../../src/migrate.js";
@@ -333,5 +335,56 @@ describe("writing Keras 3 weights", () => {
     } finally {
       await src.close();
     }
+  });
+});
+
+describe("Keras 3 targets: full names, draft-mapping", () => {
+  test("full names are Keras 3 variable paths where the layer class is known", async () => {
+    const r = await KerasWeightsReader.open(join(FIX, "nested.weights.h5"));
+    try {
+      const paths = kerasVariablePaths(r.layout);
+      // As Keras 3.15 prints [v.path for v in model.weights] for this model.
+      expect(Object.fromEntries(paths)).toEqual({
+        "layers/dense/vars/0": "head/kernel",
+        "layers/dense/vars/1": "head/bias",
+        "layers/embedding/vars/0": "emb/embeddings",
+        "layers/sequential/layers/batch_normalization/vars/0": "block/bn/gamma",
+        "layers/sequential/layers/batch_normalization/vars/1": "block/bn/beta",
+        "layers/sequential/layers/batch_normalization/vars/2": "block/bn/moving_mean",
+        "layers/sequential/layers/batch_normalization/vars/3": "block/bn/moving_variance",
+        "layers/sequential/layers/dense/vars/0": "block/inner/kernel",
+        "layers/sequential/layers/dense/vars/1": "block/inner/bias",
+      });
+      // Optimizer state has no known names: it keeps its HDF5 path.
+      const adam = await KerasWeightsReader.open(join(FIX, "mlp-adam.weights.h5"));
+      expect(kerasVariablePaths(adam.layout).has("optimizer/vars/2")).toBe(false);
+      await adam.close();
+    } finally {
+      await r.close();
+    }
+  });
+
+  test("draft-mapping from the TF1 MLP onto a Keras 3 template: the model variables, sure", async () => {
+    const s = await draftMappingFiles(TF1, join(FIX, "mlp-adam.weights.h5"));
+    expect(s.map.assignments.map((a) => [a.from, a.to, a.confidence])).toEqual([
+      ["dense/kernel", "layers/dense/vars/0", 0.99],
+      ["dense/bias", "layers/dense/vars/1", 0.99],
+      ["dense_1/kernel", "layers/dense_1/vars/0", 0.99],
+      ["dense_1/bias", "layers/dense_1/vars/1", 0.99],
+    ]);
+    // The optimizer's state is left to exact rules, with a note saying how Keras lays it out.
+    expect(s.map.unresolved.unassignedTargets.map((t) => t.target)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `optimizer/vars/${i}`),
+    );
+    expect(s.map.unresolved.unassignedTargets[2]?.note).toContain("Keras 3 optimizer state");
+    // The drafted map migrates onto the template without an optimizer.
+    const out = join(tmp, "drafted.weights.h5");
+    const report = await migrate({
+      source: TF1,
+      target: join(FIX, "mlp.weights.h5"),
+      mapping: s.map,
+      output: out,
+    });
+    expect(report.verdicts.assertConsumed.passed).toBe(true);
   });
 });
