@@ -37,7 +37,7 @@ export interface KerasWriteOptions {
   /**
    * Tensors above this many bytes are written as chunked datasets, row slab by row slab, so that
    * no more than about this much of one is held at once (h5wasm creates a contiguous dataset only
-   * from all its data). Default 64 MiB.
+   * from all its data). Default 16 MiB.
    */
   readonly contiguousLimitBytes?: number;
   /** `metadata.json`'s `date_saved` (default: now, local time, as Keras writes it). */
@@ -47,7 +47,9 @@ export interface KerasWriteOptions {
 }
 
 /** Default of {@link KerasWriteOptions.contiguousLimitBytes}. */
-export const CONTIGUOUS_LIMIT_BYTES = 64 << 20;
+export const CONTIGUOUS_LIMIT_BYTES = 16 << 20;
+/** Bytes of one row slab appended to a chunked dataset (at most the contiguous limit). */
+const SLAB_BYTES = 8 << 20;
 /** Target bytes of one HDF5 chunk of a chunked dataset. */
 const CHUNK_TARGET_BYTES = 4 << 20;
 
@@ -152,7 +154,8 @@ async function writeH5(
       }
       const bytes = fixedByteSize(e.dtype as DTypeInfo, e.shape, { key: e.path }) ?? 0;
       const v = await valueFor(e);
-      if (bytes > limit && e.shape.length > 0) await writeChunked(h5, e, v, bytes, limit);
+      if (bytes > limit && e.shape.length > 0)
+        await writeChunked(h5, e, v, bytes, Math.min(limit, SLAB_BYTES));
       else h5.dataset(e.path, e.dtype, e.shape, await collect(v, bytes));
       for (const [k, val] of Object.entries(e.attrs)) h5.attr(e.path, k, val);
       options.onProgress?.(++done, datasets.length);
