@@ -11,6 +11,7 @@ import {
   CorruptCheckpointError,
   NotFoundError,
   OutputExistsError,
+  TfckptError,
   UnsupportedError,
   UsageError,
 } from "../../src/errors.js";
@@ -386,5 +387,54 @@ describe("Keras 3 targets: full names, draft-mapping", () => {
       output: out,
     });
     expect(report.verdicts.assertConsumed.passed).toBe(true);
+  });
+});
+
+describe("damaged Keras files", () => {
+  test("truncations, bit flips and random runs: a result or a typed error, never a crash or hang", async () => {
+    const good = readFileSync(join(FIX, "mlp-adam.weights.h5"));
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const outcomes = new Map<string, number>();
+    for (let i = 0; i < 36; i++) {
+      let b = Buffer.from(good);
+      if (i % 3 === 0) b = b.subarray(0, Math.floor(rnd() * b.length));
+      else if (i % 3 === 1)
+        for (let k = 0; k < 4; k++) {
+          const at = Math.floor(rnd() * b.length);
+          b[at] = (b[at] as number) ^ (1 << Math.floor(rnd() * 8));
+        }
+      else {
+        const at = Math.floor(rnd() * (b.length - 64));
+        for (let k = 0; k < 16; k++) b[at + k] = Math.floor(rnd() * 256);
+      }
+      const p = join(tmp, `mutant-${i}.weights.h5`);
+      writeFileSync(p, b);
+      let outcome: string;
+      try {
+        const r = await openCheckpoint(p);
+        const v = await r.verify();
+        outcome = v.failures.length === 0 ? "read" : `verify: ${v.failures[0]?.code}`;
+        await r.close();
+      } catch (e) {
+        expect(e).toBeInstanceOf(TfckptError);
+        outcome = (e as TfckptError).code;
+      }
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    // HDF5 keeps no checksums over Keras's data: a flipped value bit reads as a value.
+    expect(
+      [...outcomes.keys()].every(
+        (k) => k === "read" || k === "corrupt" || k === "not-found" || k.startsWith("verify"),
+      ),
+    ).toBe(true);
+    expect(outcomes.get("corrupt") ?? 0).toBeGreaterThan(5);
+    // h5wasm still works after all of them.
+    const r = await openCheckpoint(join(FIX, "mlp.weights.h5"));
+    expect(r.list()).toHaveLength(4);
+    await r.close();
   });
 });
