@@ -366,19 +366,15 @@ describe("Keras 3 targets: full names, draft-mapping", () => {
   });
 
   test("draft-mapping from the TF1 MLP onto a Keras 3 template: the model variables, sure", async () => {
-    const s = await draftMappingFiles(TF1, join(FIX, "mlp-adam.weights.h5"));
+    const s = await draftMappingFiles(TF1, join(FIX, "mlp.weights.h5"));
     expect(s.map.assignments.map((a) => [a.from, a.to, a.confidence])).toEqual([
       ["dense/kernel", "layers/dense/vars/0", 0.99],
       ["dense/bias", "layers/dense/vars/1", 0.99],
       ["dense_1/kernel", "layers/dense_1/vars/0", 0.99],
       ["dense_1/bias", "layers/dense_1/vars/1", 0.99],
     ]);
-    // The optimizer's state is left to exact rules, with a note saying how Keras lays it out.
-    expect(s.map.unresolved.unassignedTargets.map((t) => t.target)).toEqual(
-      Array.from({ length: 10 }, (_, i) => `optimizer/vars/${i}`),
-    );
-    expect(s.map.unresolved.unassignedTargets[2]?.note).toContain("Keras 3 optimizer state");
-    // The drafted map migrates onto the template without an optimizer.
+    expect(s.map.ignore).toContain("*/Adam");
+    // The drafted map migrates onto the template.
     const out = join(tmp, "drafted.weights.h5");
     const report = await migrate({
       source: TF1,
@@ -387,6 +383,29 @@ describe("Keras 3 targets: full names, draft-mapping", () => {
       output: out,
     });
     expect(report.verdicts.assertConsumed.passed).toBe(true);
+  });
+
+  test("draft-mapping onto a Keras 3 template with Adam: slots and global_step to optimizer/vars/N, to review", async () => {
+    const s = await draftMappingFiles(TF1, join(FIX, "mlp-adam.weights.h5"));
+    const vars = ["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias"];
+    // The same lines as the hand-written map the TF tier proves (one more Adam step matches TF1).
+    expect(s.map.assignments.map((a) => [a.from, a.to, a.confidence])).toEqual([
+      ["dense/kernel", "layers/dense/vars/0", 0.99],
+      ["dense/bias", "layers/dense/vars/1", 0.99],
+      ["dense_1/kernel", "layers/dense_1/vars/0", 0.99],
+      ["dense_1/bias", "layers/dense_1/vars/1", 0.99],
+      ["global_step", "optimizer/vars/0", 0.8],
+      ...vars.flatMap((v, i) => [
+        [`${v}/Adam`, `optimizer/vars/${2 + 2 * i}`, 0.8],
+        [`${v}/Adam_1`, `optimizer/vars/${3 + 2 * i}`, 0.8],
+      ]),
+    ]);
+    expect(s.map.ignore).toEqual(["beta1_power", "beta2_power"]);
+    // Only the learning rate is left, with a note saying how Keras lays out its optimizer.
+    expect(s.map.unresolved.unassignedTargets.map((t) => t.target)).toEqual(["optimizer/vars/1"]);
+    expect(s.map.unresolved.unassignedTargets[0]?.note).toContain("Keras 3 optimizer state");
+    expect(s.sure).toBe(4);
+    expect(s.unsure).toBe(9);
   });
 });
 
