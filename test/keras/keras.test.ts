@@ -385,6 +385,30 @@ describe("Keras 3 targets: full names, draft-mapping", () => {
     expect(report.verdicts.assertConsumed.passed).toBe(true);
   });
 
+  test("a toName rule reaches a Keras dataset by its Keras variable path", async () => {
+    const r = await migrate({
+      source: TF1,
+      target: join(FIX, "mlp.weights.h5"),
+      mapping: {
+        assignments: [
+          { from: "dense/kernel", toName: "dense/kernel" },
+          { from: "dense/bias", toName: "dense/bias" },
+          { from: "dense_1/kernel", toName: "dense_1/kernel" },
+          { from: "dense_1/bias", toName: "dense_1/bias" },
+        ],
+        ignore: ["*/Adam*", "beta?_power", "global_step"],
+      },
+      dryRun: true,
+    });
+    expect(r.verdicts.assertConsumed.passed).toBe(true);
+    expect(r.assignments.map((a) => [a.sources[0], a.target])).toEqual([
+      ["dense/kernel", "layers/dense/vars/0"],
+      ["dense/bias", "layers/dense/vars/1"],
+      ["dense_1/kernel", "layers/dense_1/vars/0"],
+      ["dense_1/bias", "layers/dense_1/vars/1"],
+    ]);
+  });
+
   test("draft-mapping onto a Keras 3 template with Adam: slots and global_step to optimizer/vars/N, to review", async () => {
     const s = await draftMappingFiles(TF1, join(FIX, "mlp-adam.weights.h5"));
     const vars = ["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias"];

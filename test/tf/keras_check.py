@@ -18,6 +18,12 @@ Ops:
             fixed batch; Keras builds Adam(0.01, epsilon=1e-8) (TF1's defaults), load_weights(W)
             with the optimizer built, and runs one train_on_batch on the same batch. Returns the
             restored iteration count and the max |delta| of every weight after the step.
+  nested    {"dir": D} / {"dir": D, "weights": W}  without "weights": builds the nested model of
+            fixtures/keras-3.15 (Sequential of Dense + BatchNormalization inside a Functional model,
+            Embedding) twice: D/nested-source.weights.h5 after two epochs of fit (moving statistics
+            changed), D/nested-template.weights.h5 freshly built with another seed. With "weights":
+            loads W into a fresh model and returns the max |delta| of its predictions and of every
+            weight against the trained model's.
   describe  {"files": [F, ...]}  every dataset of each HDF5 file: dtype, shape (h5py's view).
 """
 import json
@@ -167,6 +173,38 @@ def check(req):
     }
 
 
+def nested_model():
+    block = keras.Sequential([keras.layers.Dense(3, name="inner"), keras.layers.BatchNormalization(name="bn")], name="block")
+    ids = keras.Input((2,), dtype="int32", name="ids")
+    e = keras.layers.Embedding(10, 4, name="emb")(ids)
+    f = keras.layers.Flatten(name="flat")(e)
+    out = keras.layers.Dense(1, name="head")(block(f))
+    return keras.Model(ids, out, name="nested")
+
+
+def nested(req):
+    d = req["dir"]
+    x = np.random.RandomState(2).randint(0, 10, size=(32, 2)).astype(np.int32)
+    if "weights" not in req:
+        keras.utils.set_random_seed(4)
+        m = nested_model()
+        m.compile(optimizer="adam", loss="mse")
+        m.fit(x, np.random.RandomState(3).randn(32, 1).astype(np.float32), epochs=2, verbose=0)
+        m.save_weights(os.path.join(d, "nested-source.weights.h5"))
+        keras.utils.set_random_seed(9)
+        nested_model().save_weights(os.path.join(d, "nested-template.weights.h5"))
+        return {}
+    src = nested_model()
+    src.load_weights(os.path.join(d, "nested-source.weights.h5"))
+    m = nested_model()
+    m.load_weights(req["weights"])
+    return {
+        "predict_max_abs": float(np.abs(m.predict(x, verbose=0) - src.predict(x, verbose=0)).max()),
+        "weights_max_abs": max(float(np.abs(a - b).max()) for a, b in zip(m.get_weights(), src.get_weights())),
+        "weights": len(m.get_weights()),
+    }
+
+
 def describe(files):
     out = {}
     for f in files:
@@ -193,6 +231,8 @@ def main(request_path, result_path):
         result = check(req)
     elif op == "step":
         result = step(req)
+    elif op == "nested":
+        result = nested(req)
     elif op == "describe":
         result = describe(req["files"])
     else:
