@@ -25,6 +25,8 @@ export const KERAS_METADATA_ENTRY = "metadata.json";
 /** Largest small entry (config, metadata, an asset) read into memory: 256 MiB. */
 const MAX_SMALL_ENTRY_BYTES = 256 << 20;
 const READ_CHUNK = 1 << 20;
+/** Signature of a ZIP local file header, `PK\x03\x04` (APPNOTE.TXT 4.3.7). */
+const ZIP_LOCAL_HEADER = 0x04034b50;
 
 /** A `.keras` archive unpacked: the weights as a temporary file, the other entries in memory. */
 export interface UnpackedArchive {
@@ -94,6 +96,11 @@ export async function unpackKerasArchive(path: string): Promise<UnpackedArchive>
     let pos = 0;
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, pos);
+      if (pos === 0 && !(bytesRead >= 4 && buf.readUInt32LE(0) === ZIP_LOCAL_HEADER))
+        throw new CorruptCheckpointError("not a ZIP archive (a .keras file is one)", {
+          file: path,
+          offset: 0,
+        });
       pos += bytesRead;
       try {
         unzip.push(buf.subarray(0, bytesRead), bytesRead === 0);

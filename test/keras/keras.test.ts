@@ -120,9 +120,15 @@ describe("reading Keras 3 weights", () => {
     writeFileSync(bad, "not an HDF5 file, only text");
     await expect(openCheckpoint(bad)).rejects.toBeInstanceOf(CorruptCheckpointError);
     await expect(openCheckpoint(join(tmp, "missing.weights.h5"))).rejects.toBeInstanceOf(NotFoundError);
-    const notZip = join(tmp, "bad.keras");
-    writeFileSync(notZip, "PK\x03\x04 truncated");
-    await expect(openCheckpoint(notZip)).rejects.toThrow();
+    const notZip = join(tmp, "text.keras");
+    writeFileSync(notZip, "hello, not a ZIP");
+    await expect(openCheckpoint(notZip)).rejects.toBeInstanceOf(CorruptCheckpointError);
+    const cut = join(tmp, "cut.keras");
+    writeFileSync(cut, readFileSync(join(FIX, "mlp.keras")).subarray(0, 9000));
+    await expect(openCheckpoint(cut)).rejects.toBeInstanceOf(CorruptCheckpointError);
+    const noWeights = join(tmp, "empty.keras");
+    writeFileSync(noWeights, "PK\x03\x04 and nothing after");
+    await expect(openCheckpoint(noWeights)).rejects.toBeInstanceOf(NotFoundError);
     const r = await openCheckpoint(join(FIX, "mlp.weights.h5"));
     await expect(r.readTensor("layers/nope/vars/0")).rejects.toBeInstanceOf(NotFoundError);
     await r.close();
