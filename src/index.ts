@@ -22,6 +22,13 @@ export { type DraftSummary, draftMappingFiles } from "./draft-mapping.js";
 export { DTYPES, type DTypeInfo, type DTypeKind, dtypeFromEnum, dtypeFromName } from "./dtypes.js";
 export * from "./errors.js";
 export {
+  type KerasLayoutJson,
+  kerasLayoutToJson,
+  kerasVariablePaths,
+  renderKerasTree,
+  targetFromKeras,
+} from "./graph/keras.js";
+export {
   attributeKey,
   escapeLocalName,
   objectPathFromString,
@@ -47,11 +54,19 @@ export {
 } from "./graph/target.js";
 export { type AttributeValue, writeObjectCheckpoint } from "./graph/write.js";
 export { type InspectOptions, type InspectResult, inspectCheckpoint } from "./inspect.js";
+export { type UnpackedArchive, unpackKerasArchive } from "./keras/archive.js";
+export { isKerasPath, type KerasLayout, KerasWeightsReader } from "./keras/reader.js";
+export {
+  type KerasDataset,
+  type KerasValue,
+  type KerasWriteOptions,
+  writeKerasWeights,
+} from "./keras/writer.js";
 export * as limits from "./limits.js";
 export { type AssignmentMap, loadAssignmentMap, parseAssignmentMap } from "./mapping/document.js";
 export { type DraftMap, type DraftResult, draftMapping, SURE } from "./mapping/draft.js";
 export { type Assignment, type Resolution, resolveAssignments } from "./mapping/resolve.js";
-export { type MigrateOptions, migrate } from "./migrate.js";
+export { type MigrateOptions, migrate, type OutputFormat, outputFormatOf } from "./migrate.js";
 export type { MigrationReport } from "./report/migration.js";
 export type { Verdict, Verdicts } from "./report/verdicts.js";
 export { type RewriteOptions, type RewriteResult, rewriteCheckpoint } from "./rewrite.js";

@@ -5,7 +5,7 @@
  * @module
  */
 import { openCheckpoint } from "./checkpoint/open.js";
-import type { ProgressFn, VerifyResult } from "./checkpoint/types.js";
+import type { CheckpointFormat, ProgressFn, VerifyResult } from "./checkpoint/types.js";
 import { renderTree } from "./graph/object-graph.js";
 import { summarizeTensor, type TensorSummary } from "./values.js";
 
@@ -36,7 +36,7 @@ export interface InspectedVariable {
 /** Everything `inspect` reports. */
 export interface InspectResult {
   readonly path: string;
-  readonly format: "v1" | "v2";
+  readonly format: CheckpointFormat;
   readonly objectBased: boolean;
   readonly shards: number;
   readonly variables: readonly InspectedVariable[];

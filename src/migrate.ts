@@ -10,13 +10,14 @@
  * @module
  */
 import { readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { extname, join } from "node:path";
 import { dataFilename, metaFilename } from "./bundle/naming.js";
 import { BundleReader } from "./bundle/reader.js";
 import { openCheckpoint } from "./checkpoint/open.js";
 import { checkpointStatePath, writeCheckpointState } from "./checkpoint/state.js";
 import type { CheckpointReader } from "./checkpoint/types.js";
 import { dtypeFromName } from "./dtypes.js";
+import { UnsupportedError, UsageError } from "./errors.js";
 import { loadTarget } from "./graph/load.js";
 import {
   type TargetAttribute,
@@ -26,6 +27,8 @@ import {
 } from "./graph/target.js";
 import { type AttributeValue, attributeValue, writeObjectCheckpoint } from "./graph/write.js";
 import { checkOutputPaths } from "./io/atomic.js";
+import { KerasWeightsReader } from "./keras/reader.js";
+import { type KerasDataset, writeKerasWeights } from "./keras/writer.js";
 import { type AssignmentMap, loadAssignmentMap, parseAssignmentMap } from "./mapping/document.js";
 import { type Assignment, resolveAssignments } from "./mapping/resolve.js";
 import { type MigrationReport, reportAssignment } from "./report/migration.js";
@@ -66,6 +69,22 @@ export interface MigrateOptions {
   readonly shards?: number;
   /** Progress in attributes written. */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * What to write: `tf2` (an object-based checkpoint), `keras-weights-h5` (a Keras 3
+   * `.weights.h5`) or `keras` (a `.keras` archive). Default: by the output's extension
+   * (`.h5` → `keras-weights-h5`, `.keras` → `keras`, anything else `tf2`). Keras outputs need a
+   * Keras 3 target (a `.weights.h5` or `.keras` template); `keras` needs a `.keras` one.
+   */
+  readonly format?: OutputFormat;
+}
+
+/** The output formats of {@link migrate}. */
+export type OutputFormat = "tf2" | "keras-weights-h5" | "keras";
+
+/** The output format `output` implies by its extension. */
+export function outputFormatOf(output: string): OutputFormat {
+  const e = extname(output).toLowerCase();
+  return e === ".keras" ? "keras" : e === ".h5" || e === ".hdf5" ? "keras-weights-h5" : "tf2";
 }
 
 function isParsedMap(m: unknown): m is AssignmentMap {
@@ -83,7 +102,12 @@ function constant(value: number, t: TargetAttribute): FixedTensor {
 
 /** A tensor as it is: streamed byte range to byte range when the layout allows, else read whole. */
 async function whole(reader: CheckpointReader, name: string): Promise<AttributeValue> {
-  const stream = reader instanceof BundleReader ? reader.streamWhole(name) : undefined;
+  const stream =
+    reader instanceof BundleReader
+      ? reader.streamWhole(name)
+      : reader instanceof KerasWeightsReader
+        ? reader.streamRows(name)
+        : undefined;
   if (stream !== undefined) return { kind: "fixed", data: stream };
   return attributeValue(await reader.readTensor(name));
 }
@@ -190,8 +214,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
     : typeof options.mapping === "string"
       ? loadAssignmentMap(options.mapping)
       : parseAssignmentMap(options.mapping);
-  const output = options.output === undefined ? undefined : outputPrefix(options.output);
-  const saveCounter = output === undefined ? 1 : Number(/-(\d+)$/.exec(output)?.[1] ?? 1);
+  const format = options.format ?? (options.output === undefined ? "tf2" : outputFormatOf(options.output));
+  const keras = format !== "tf2";
+  const output =
+    options.output === undefined ? undefined : keras ? options.output : outputPrefix(options.output);
+  const saveCounter = output === undefined || keras ? 1 : Number(/-(\d+)$/.exec(output)?.[1] ?? 1);
   const source = await openCheckpoint(options.source);
   let template: CheckpointReader | undefined;
   try {
@@ -203,6 +230,16 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
     const hasSaveCounter = (target.graph.nodes[0]?.children ?? []).some(
       (c) => c.localName === "save_counter",
     );
+    if (keras && target.keras === undefined)
+      throw new UsageError(
+        `writing Keras 3 weights (${format}) needs a Keras 3 target: a .weights.h5 or .keras saved from the built model`,
+      );
+    if (format === "keras" && target.keras?.archive === undefined)
+      throw new UsageError("writing a .keras archive needs a .keras target (it supplies config.json)");
+    if (!keras && target.keras !== undefined && !options.dryRun)
+      throw new UsageError(
+        "a Keras 3 target writes Keras weights: name the output *.weights.h5 or *.keras (or pass --format keras-weights-h5)",
+      );
     const resolution = resolveAssignments(map, source.list(), target, {
       keepUnmapped: options.keepUnmapped ?? false,
       hasTemplate: template !== undefined,
@@ -232,7 +269,31 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
     let files: string[] = [];
     let stateFile: string | null = null;
     const crcs = new Map<string, number>();
-    if (reason === null && output !== undefined) {
+    if (reason === null && output !== undefined && keras) {
+      const layout = target.keras as NonNullable<typeof target.keras>;
+      const byPath = new Map(resolution.assignments.map((a) => [a.target.checkpointKey, a]));
+      const entries = layout.entries.filter((e) => e.kind === "group" || byPath.has(e.path));
+      await checkOutputPaths([output], { force: options.force ?? false });
+      await writeKerasWeights(
+        output,
+        {
+          entries,
+          ...(format === "keras" && layout.archive !== undefined ? { archive: layout.archive } : {}),
+        },
+        async (d: KerasDataset) => {
+          const v = await valueFor(byPath.get(d.path) as Assignment, source, template);
+          if (v.kind !== "fixed")
+            throw new UnsupportedError("Keras weights hold no string tensors", { key: d.path });
+          return v.data;
+        },
+        {
+          force: options.force ?? false,
+          archive: format === "keras",
+          ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+        },
+      );
+      files = [output];
+    } else if (reason === null && output !== undefined) {
       const numShards = options.shards ?? 1;
       const writeState = options.writeState ?? true;
       // Every output path, before the first byte: the state file is written after the bundle.
@@ -284,7 +345,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
       source: { path: source.path, format: source.format, variables: source.list().length },
       target: {
         path: options.target,
-        kind: template !== undefined ? "checkpoint" : "json",
+        kind: target.keras !== undefined ? "keras" : template !== undefined ? "checkpoint" : "json",
         variables: target.attributes.length,
       },
       mapping: typeof options.mapping === "string" ? options.mapping : "<inline>",

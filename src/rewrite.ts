@@ -8,7 +8,7 @@
 import { BundleReader } from "./bundle/reader.js";
 import { BundleWriter } from "./bundle/writer.js";
 import { openCheckpoint } from "./checkpoint/open.js";
-import type { ProgressFn } from "./checkpoint/types.js";
+import type { CheckpointFormat, ProgressFn } from "./checkpoint/types.js";
 import { UnsupportedError, UsageError } from "./errors.js";
 import { fixedByteSize, sliceExtents } from "./tensor.js";
 import { V1Reader } from "./v1/reader.js";
@@ -33,7 +33,7 @@ export interface RewriteOptions {
 /** What {@link rewriteCheckpoint} wrote. */
 export interface RewriteResult {
   readonly source: string;
-  readonly sourceFormat: "v1" | "v2";
+  readonly sourceFormat: CheckpointFormat;
   readonly destination: string;
   readonly shards: number;
   /** Entries with data written (tensors and slices). */

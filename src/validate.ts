@@ -7,7 +7,7 @@
  * @module
  */
 import { openCheckpoint } from "./checkpoint/open.js";
-import type { VerifyResult } from "./checkpoint/types.js";
+import type { CheckpointFormat, VerifyResult } from "./checkpoint/types.js";
 import { type BindingResult, bindNameBased, bindObjectBased } from "./graph/bind.js";
 import { type ConsistencyIssue, checkConsistency } from "./graph/consistency.js";
 import { loadTarget } from "./graph/load.js";
@@ -41,7 +41,7 @@ export interface ValidateOptions {
 export interface ValidationResult {
   readonly checkpoint: {
     readonly path: string;
-    readonly format: "v1" | "v2";
+    readonly format: CheckpointFormat;
     readonly objectBased: boolean;
     readonly shards: number;
     readonly variables: number;
@@ -98,9 +98,15 @@ export async function validateCheckpoint(
         verdicts = computeVerdicts(binding);
       } else {
         notes.push(
-          "name-based checkpoint: variables are matched by full_name, as TF2's name-based restore does",
+          reader.format === "keras-h5"
+            ? "Keras 3 weights: datasets are matched by HDF5 path, as load_weights() looks them up"
+            : "name-based checkpoint: variables are matched by full_name, as TF2's name-based restore does",
         );
-        binding = bindNameBased((n) => reader.get(n), loaded);
+        // A Keras target's full names are Keras variable paths; its datasets are found by HDF5 path.
+        const byFullName = new Map(
+          loaded.keras !== undefined ? loaded.attributes.map((a) => [a.fullName, a.checkpointKey]) : [],
+        );
+        binding = bindNameBased((n) => reader.get(byFullName.get(n) ?? n), loaded);
         const unbound = binding.attributes.filter((a) => a.checkpointKey === undefined);
         const byObject = new Map<string, string[]>();
         for (const a of unbound)

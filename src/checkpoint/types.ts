@@ -47,10 +47,15 @@ export interface VerifyResult {
 /** Progress callback: bytes done and total bytes of the current pass. */
 export type ProgressFn = (done: number, total: number) => void;
 
+/**
+ * What a reader reads: `v2` (tensor bundle), `v1` (tensor slices), or `keras-h5` (a Keras 3
+ * `.weights.h5`, or the weights of a `.keras` archive; see `src/keras/`).
+ */
+export type CheckpointFormat = "v1" | "v2" | "keras-h5";
+
 /** A checkpoint opened for reading. */
 export interface CheckpointReader {
-  /** `v2` (tensor bundle) or `v1` (tensor slices). */
-  readonly format: "v1" | "v2";
+  readonly format: CheckpointFormat;
   /** The checkpoint prefix (V2) or V1 file pattern. */
   readonly path: string;
   /** Files the checkpoint consists of (index first for V2). */

@@ -6,7 +6,9 @@
  */
 import { openCheckpoint } from "../checkpoint/open.js";
 import type { CheckpointReader } from "../checkpoint/types.js";
+import { isKerasPath, KerasWeightsReader } from "../keras/reader.js";
 import { readJsonFile } from "../schema.js";
+import { targetFromKeras } from "./keras.js";
 import { type AuthoringOptions, type TargetGraph, targetFromCheckpoint, targetFromJson } from "./target.js";
 
 /** A loaded target; `template` is the open template checkpoint (close it when done), if any. */
@@ -17,7 +19,8 @@ export interface LoadedTarget {
 }
 
 /**
- * Loads `path`: a `.json` file is a graph document; anything else is opened as a checkpoint and
+ * Loads `path`: a `.json` file is a graph document; a Keras 3 weights file (`.weights.h5`,
+ * `.keras`) is a Keras target (`graph/keras.ts`); anything else is opened as a checkpoint and
  * must be object-based.
  * @throws InvalidDocumentError for bad JSON; UsageError for a name-based template; reader errors
  */
@@ -30,6 +33,8 @@ export async function loadTarget(path: string, options: AuthoringOptions = {}): 
     };
   }
   const reader = await openCheckpoint(path);
+  if (reader instanceof KerasWeightsReader && isKerasPath(path))
+    return { target: targetFromKeras(reader), template: reader, notes: [] };
   try {
     return { target: await targetFromCheckpoint(reader), template: reader, notes: reader.notes };
   } catch (e) {

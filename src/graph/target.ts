@@ -12,6 +12,7 @@
 import { type CheckpointReader, OBJECT_GRAPH_KEY } from "../checkpoint/types.js";
 import { type DTypeInfo, dtypeFromName } from "../dtypes.js";
 import { CorruptCheckpointError, type DocumentProblem, InvalidDocumentError, UsageError } from "../errors.js";
+import type { KerasLayout } from "../keras/reader.js";
 import type { ObjectGraphProto, TrackableObjectProto } from "../proto/index.js";
 import { validateDocument } from "../schema.js";
 import { attributeKey, objectPathToString, slotVariablePath, VARIABLE_VALUE } from "./keys.js";
@@ -82,6 +83,11 @@ export interface TargetGraph {
    * which a re-encoding would change (same message, other bytes).
    */
   readonly encoded?: Uint8Array;
+  /**
+   * Set when the target is a Keras 3 weights file (`.weights.h5`, `.keras`): its layout, which a
+   * Keras output reproduces. Such a target has no real object graph (see `graph/keras.ts`).
+   */
+  readonly keras?: KerasLayout;
 }
 
 /**

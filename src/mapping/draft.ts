@@ -279,6 +279,86 @@ const SLOT_SUFFIXES: ReadonlyArray<[RegExp, OptimizerPreset]> = [
   [/^(.*)\/Ftrl(_1)?$/, "ftrl"],
 ];
 
+/** Compares strings by code unit, runs of digits by their value (`dense_2` < `dense_10`). */
+function naturalCompare(a: string, b: string): number {
+  const re = /(\d+)|(\D+)/g;
+  const pa = a.match(re) ?? [];
+  const pb = b.match(re) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i] as string;
+    const y = pb[i] as string;
+    const nx = /^\d/.test(x);
+    const ny = /^\d/.test(y);
+    if (nx && ny && Number(x) !== Number(y)) return Number(x) - Number(y);
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
+/** Confidence of a Keras 3 optimizer line: the order is inferred from paths and shapes, to review. */
+const KERAS_SLOT_CONFIDENCE = 0.8;
+
+/**
+ * Exact lines filling a Keras 3 Adam's `optimizer/vars/N` from TF1 Adam slots: Keras stores
+ * iterations (`vars/0`), the learning rate (`vars/1`), then for each trainable variable in model
+ * order its momentum and velocity (`keras/src/optimizers/adam.py`, `build`), and TF1 names them
+ * `<var>/Adam` and `<var>/Adam_1` (`slot_creator`). The model order is taken to be the natural
+ * order of the HDF5 paths (`dense` < `dense_1` < `dense_10`), accepted only when every slot's
+ * shape agrees with its variable's; otherwise no line is drafted. Non-trainable variables
+ * (BatchNormalization's moving statistics) are skipped.
+ */
+function kerasAdamLines(
+  target: TargetGraph,
+  modelTargets: readonly TargetAttribute[],
+  sourceOf: ReadonlyMap<TargetAttribute, string>,
+  sources: ReadonlyMap<string, VariableInfo>,
+  globalStep: boolean,
+): Array<{ from: string; to: string; confidence: number; reason: string }> {
+  const opt = target.attributes
+    .filter((a) => /^optimizer\/vars\/\d+$/.test(a.objectPath))
+    .sort((a, b) => Number(a.objectPath.split("/")[2]) - Number(b.objectPath.split("/")[2]));
+  const trainable = modelTargets
+    .filter((t) => !/\/moving_(mean|variance)$/.test(t.fullName))
+    .sort((a, b) => naturalCompare(a.objectPath, b.objectPath));
+  if (trainable.length === 0 || opt.length !== 2 + 2 * trainable.length) return [];
+  const same = (a: TargetAttribute, b: TargetAttribute) =>
+    a.dtype === b.dtype && a.shape.join() === b.shape.join();
+  if (
+    !trainable.every(
+      (t, i) => same(t, opt[2 + 2 * i] as TargetAttribute) && same(t, opt[3 + 2 * i] as TargetAttribute),
+    )
+  )
+    return [];
+  const lines: Array<{ from: string; to: string; confidence: number; reason: string }> = [];
+  const iterations = opt[0] as TargetAttribute;
+  if (globalStep && iterations.dtype.name === "int64" && iterations.shape.length === 0)
+    lines.push({
+      from: "global_step",
+      to: iterations.objectPath,
+      confidence: KERAS_SLOT_CONFIDENCE,
+      reason: "Keras 3 optimizer iterations ← TF1 global_step",
+    });
+  trainable.forEach((t, i) => {
+    const v = sourceOf.get(t);
+    if (v === undefined) return;
+    for (const [k, suffix, slot] of [
+      [2, "Adam", "momentum"],
+      [3, "Adam_1", "velocity"],
+    ] as const) {
+      const from = `${v}/${suffix}`;
+      const o = opt[k + 2 * i] as TargetAttribute;
+      if (!sources.has(from) || !same(o, t)) continue;
+      lines.push({
+        from,
+        to: o.objectPath,
+        confidence: KERAS_SLOT_CONFIDENCE,
+        reason: `Keras 3 Adam ${slot} of ${t.objectPath} (#${i + 1} of ${trainable.length} trainable variables in path order; shapes agree)`,
+      });
+    }
+  });
+  return lines;
+}
+
 const fmt = (v: { dtype: { name: string }; shape: readonly number[] }) =>
   `${v.dtype.name}[${v.shape.join(",")}]`;
 const round = (x: number) => Math.round(x * 1000) / 1000;
@@ -335,7 +415,12 @@ export function draftMapping(
   }
   // 2. Classify targets.
   const slotTargets = target.attributes.filter((a) => a.slot !== undefined);
-  const optimizerPath = optimizerPathOf(target);
+  // A Keras 3 target keeps its optimizer's state under `optimizer/vars/` (no slot variables).
+  const optimizerPath =
+    optimizerPathOf(target) ??
+    (target.keras !== undefined && target.attributes.some((a) => a.objectPath.startsWith("optimizer/"))
+      ? "optimizer"
+      : undefined);
   const isOptimizerState = (a: TargetAttribute) =>
     optimizerPath !== undefined && a.objectPath.startsWith(`${optimizerPath}/`) && a.slot === undefined;
   const modelTargets = target.attributes.filter(
@@ -587,6 +672,31 @@ export function draftMapping(
     });
   }
 
+  // 5b. A Keras 3 target keeps Adam's state as optimizer/vars/N: TF1 Adam slots and global_step
+  //     become exact lines when the trainable variables' order can be read off the file.
+  const kerasLines =
+    target.keras !== undefined && optimizerPath === "optimizer" && slotFamilies.has("adam")
+      ? kerasAdamLines(
+          target,
+          modelTargets,
+          new Map(chosen.filter((c) => c.cell.transforms.length === 0).map((c) => [c.t, c.s.name])),
+          srcByName,
+          globalStep,
+        )
+      : [];
+  if (kerasLines.length > 0) {
+    const drop = new Set([
+      "*/Adam",
+      "*/Adam_?",
+      ...(kerasLines.some((l) => l.from === "global_step") ? ["global_step"] : []),
+    ]);
+    for (let k = ignore.length - 1; k >= 0; k--) if (drop.has(ignore[k] as string)) ignore.splice(k, 1);
+    for (let k = ignored.length - 1; k >= 0; k--) {
+      const n = (ignored[k] as { name: string }).name;
+      if (n === "*/Adam*" || (n === "global_step" && drop.has("global_step"))) ignored.splice(k, 1);
+    }
+  }
+
   // 6. Fold runs of exact assignments into scope rules where resolution is unchanged.
   type Line = { from: string; to: string; transforms?: Transform[]; confidence: number; reason: string };
   let lines: Line[] = chosen
@@ -598,6 +708,7 @@ export function draftMapping(
       confidence: c.confidence,
       reason: c.reason,
     }));
+  lines.push(...kerasLines);
   const build = (ls: readonly Line[]) => ({
     $schema: schema,
     assignments: ls,
@@ -674,7 +785,14 @@ export function draftMapping(
     target: t.objectPath,
     dtype: t.dtype.name,
     shape: t.shape,
-    ...(isOptimizerState(t) ? { note: 'optimizer hyperparameter: set it with {"value": …}' } : {}),
+    ...(isOptimizerState(t)
+      ? {
+          note:
+            target.keras !== undefined
+              ? "Keras 3 optimizer state (vars/0 iterations, vars/1 learning rate, then each trainable variable's slots in model order): map it with exact rules"
+              : 'optimizer hyperparameter: set it with {"value": …}',
+        }
+      : {}),
   }));
   return { map: { ...map, unresolved: { ...map.unresolved, unassignedTargets } }, resolution, proposals };
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { CheckpointFormat } from "../checkpoint/types.js";
 import { hex32 } from "../errors.js";
 import type { Assignment, Resolution, RuleRef } from "../mapping/resolve.js";
 import type { Transform } from "../transforms/index.js";
@@ -34,10 +35,11 @@ export interface ReportAssignment {
 export interface MigrationReport {
   readonly tool: "tfckpt";
   readonly reportVersion: 1;
-  readonly source: { readonly path: string; readonly format: "v1" | "v2"; readonly variables: number };
+  readonly source: { readonly path: string; readonly format: CheckpointFormat; readonly variables: number };
   readonly target: {
     readonly path: string;
-    readonly kind: "checkpoint" | "json";
+    /** `keras`: a Keras 3 `.weights.h5` / `.keras` template. */
+    readonly kind: "checkpoint" | "json" | "keras";
     readonly variables: number;
   };
   readonly mapping: string;

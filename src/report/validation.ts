@@ -48,7 +48,9 @@ export function validationToText(r: ValidationResult): string {
   const lines: string[] = [];
   const c = r.checkpoint;
   lines.push(
-    `${c.format.toUpperCase()} ${c.objectBased ? "object-based" : "name-based"} checkpoint ${c.path}: ${c.variables} variables, ${c.shards} shard(s)`,
+    c.format === "keras-h5"
+      ? `Keras weights (HDF5) ${c.path}: ${c.variables} variables`
+      : `${c.format.toUpperCase()} ${c.objectBased ? "object-based" : "name-based"} checkpoint ${c.path}: ${c.variables} variables, ${c.shards} shard(s)`,
   );
   lines.push(
     `integrity: ${r.integrity.failures.length === 0 ? "OK" : `${r.integrity.failures.length} FAILED`} (${r.integrity.tensorsChecked} tensors checked)`,

@@ -43,10 +43,10 @@ export function corpusCheckpoints(root: string = CORPUS): CorpusCheckpoint[] {
 }
 
 /**
- * Asks TensorFlow: runs oracle.py with `request`, returns its `result`. Throws with TF's stderr
- * when the oracle fails (the tier never skips).
+ * Asks TensorFlow: runs oracle.py (or another script of test/tf) with `request`, returns its
+ * `result`. Throws with TF's stderr when the oracle fails (the tier never skips).
  */
-export async function oracle<T>(request: object): Promise<T> {
+export async function oracle<T>(request: object, script = "oracle.py"): Promise<T> {
   if (!existsSync(PYTHON))
     throw new Error(`${PYTHON} is missing: run test/tf/prepare.sh (npm run test:tf does)`);
   const dir = mkdtempSync(join(tmpdir(), "tfckpt-oracle-"));
@@ -55,14 +55,14 @@ export async function oracle<T>(request: object): Promise<T> {
     const res = join(dir, "result.json");
     writeFileSync(req, JSON.stringify(request));
     try {
-      await run(PYTHON, [join(REPO, "test", "tf", "oracle.py"), req, res], {
+      await run(PYTHON, [join(REPO, "test", "tf", script), req, res], {
         env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2", CUDA_VISIBLE_DEVICES: "" },
         maxBuffer: 64 << 20,
         timeout: 600_000,
       });
     } catch (e) {
       const err = e as { stderr?: string; message: string };
-      throw new Error(`oracle.py failed: ${err.message}\n${(err.stderr ?? "").slice(-4000)}`);
+      throw new Error(`${script} failed: ${err.message}\n${(err.stderr ?? "").slice(-4000)}`);
     }
     return (JSON.parse(readFileSync(res, "utf8")) as { result: T }).result;
   } finally {

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Argv } from "yargs";
+import { kerasLayoutToJson, renderKerasTree } from "../../graph/keras.js";
 import { loadTarget } from "../../graph/load.js";
 import { renderTree } from "../../graph/object-graph.js";
 import { targetToAuthoringJson, targetToFullJson } from "../../graph/target.js";
@@ -28,7 +29,8 @@ export const graphCommand: CommandModule<Args> = {
       .positional("path", {
         type: "string",
         demandOption: true,
-        describe: "object-based checkpoint, or a .json graph (full or authoring form)",
+        describe:
+          "object-based checkpoint, a .json graph (full or authoring form), or Keras 3 weights (.weights.h5, .keras: their HDF5 layout)",
       })
       .option("json", { type: "boolean", describe: "print the full JSON form (the default)" })
       .option("tree", { type: "boolean", describe: "print an indented tree instead" })
@@ -42,6 +44,12 @@ export const graphCommand: CommandModule<Args> = {
     const { target, template, notes } = await loadTarget(args.path);
     await template?.close();
     for (const n of notes) io.stderr(`note: ${n}\n`);
+    if (target.keras !== undefined) {
+      // Keras 3 weights have no object graph: their HDF5 layout is what a template gives.
+      if (args.tree === true) io.stdout(`${renderKerasTree(target.keras).join("\n")}\n`);
+      else io.stdout(`${JSON.stringify(kerasLayoutToJson(target.keras), null, 2)}\n`);
+      return 0;
+    }
     if (args.tree === true) io.stdout(`${renderTree(target.graph).join("\n")}\n`);
     else if (args.authoring === true)
       io.stdout(`${JSON.stringify(targetToAuthoringJson(target), null, 2)}\n`);

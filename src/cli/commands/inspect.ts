@@ -74,9 +74,12 @@ function render(r: InspectResult, args: Args, io: CliIO): void {
         new Set([3]),
       ),
     );
-    io.stdout(
-      `${r.format.toUpperCase()} ${r.objectBased ? "object-based" : "name-based"} checkpoint: ${r.variables.length} variables, ${formatBytes(r.totalBytes)}, ${r.shards} ${r.format === "v2" ? "data shard" : "file"}${r.shards === 1 ? "" : "s"}\n`,
-    );
+    if (r.format === "keras-h5") {
+      io.stdout(`Keras weights (HDF5): ${r.variables.length} variables, ${formatBytes(r.totalBytes)}\n`);
+    } else
+      io.stdout(
+        `${r.format.toUpperCase()} ${r.objectBased ? "object-based" : "name-based"} checkpoint: ${r.variables.length} variables, ${formatBytes(r.totalBytes)}, ${r.shards} ${r.format === "v2" ? "data shard" : "file"}${r.shards === 1 ? "" : "s"}\n`,
+      );
   }
   if (r.verify !== undefined) {
     for (const f of r.verify.failures) io.stderr(`FAIL ${f.message}\n`);

@@ -6,7 +6,7 @@
  */
 import type { Argv } from "yargs";
 import { checkOutputPaths, writeTextFileAtomic } from "../../io/atomic.js";
-import { migrate } from "../../migrate.js";
+import { migrate, type OutputFormat } from "../../migrate.js";
 import { renderMigrationSummary } from "../../report/migration.js";
 import { EXIT_CHECK_FAILED, EXIT_OK } from "../exit.js";
 import { type CliIO, progressBar } from "../io.js";
@@ -26,6 +26,7 @@ interface Args {
   saveCounter: boolean;
   shards: number;
   state: boolean;
+  format: OutputFormat | undefined;
 }
 
 /** The `migrate` command. */
@@ -43,14 +44,22 @@ export const migrateCommand: CommandModule<Args> = {
       .option("target", {
         type: "string",
         demandOption: true,
-        describe: "TF2 template checkpoint, or a .json object graph",
+        describe: "TF2 template checkpoint, a .json object graph, or a Keras 3 .weights.h5 / .keras",
       })
       .option("mapping", {
         type: "string",
         demandOption: true,
         describe: "assignment map (.json, mappings/assignment-map.schema.json)",
       })
-      .option("output", { type: "string", describe: "output checkpoint prefix, e.g. out/ckpt-1" })
+      .option("output", {
+        type: "string",
+        describe:
+          "output checkpoint prefix, e.g. out/ckpt-1; or a Keras 3 file: model.weights.h5, model.keras (Keras target needed)",
+      })
+      .option("format", {
+        choices: ["tf2", "keras-weights-h5", "keras"] as const,
+        describe: "output format (default: by the output's extension)",
+      })
       .option("report", { type: "string", describe: "write the full report as JSON to this file" })
       .option("json", { type: "boolean", default: false, describe: "print the report JSON on stdout" })
       .option("dry-run", { type: "boolean", default: false, describe: "plan and report; write nothing" })
@@ -102,6 +111,7 @@ export const migrateCommand: CommandModule<Args> = {
         saveCounter: args.saveCounter,
         shards: args.shards,
         writeState: args.state,
+        ...(args.format !== undefined ? { format: args.format } : {}),
         onProgress: bar.onProgress,
       });
     } finally {
