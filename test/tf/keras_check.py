@@ -26,7 +26,6 @@ Ops:
             weight against the trained model's.
   describe  {"files": [F, ...]}  every dataset of each HDF5 file: dtype, shape (h5py's view).
 """
-import json
 import os
 import sys
 
@@ -37,6 +36,7 @@ import h5py  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from judge import serve  # noqa: E402
 
 LAYERS = [("dense", 4, 8, "relu"), ("dense_1", 8, 2, None)]
 
@@ -221,24 +221,17 @@ def describe(files):
     return out
 
 
+OPS = {
+    "templates": lambda req: templates(req["dir"]),
+    "check": check,
+    "step": step,
+    "nested": nested,
+    "describe": lambda req: describe(req["files"]),
+}
+
+
 def main(request_path, result_path):
-    with open(request_path) as f:
-        req = json.load(f)
-    op = req["op"]
-    if op == "templates":
-        result = templates(req["dir"])
-    elif op == "check":
-        result = check(req)
-    elif op == "step":
-        result = step(req)
-    elif op == "nested":
-        result = nested(req)
-    elif op == "describe":
-        result = describe(req["files"])
-    else:
-        raise SystemExit(f"keras_check.py: unknown op {op!r}")
-    with open(result_path, "w") as f:
-        json.dump({"keras": keras.__version__, "result": result}, f)
+    serve("keras_check.py", request_path, result_path, OPS, {"keras": keras.__version__})
 
 
 if __name__ == "__main__":

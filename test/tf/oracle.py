@@ -16,7 +16,6 @@ test pays TensorFlow's import once per batch. Ops:
             the three assertions' outcomes and every variable's digest.
 """
 import hashlib
-import json
 import os
 import struct
 import sys
@@ -26,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow.core.protobuf import trackable_object_graph_pb2  # noqa: E402
+from judge import serve  # noqa: E402
 
 GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
@@ -190,22 +190,16 @@ def module_restore(jobs):
     return out
 
 
+OPS = {
+    "read": lambda req: read(req["checkpoints"], req.get("slices")),
+    "module_template": lambda req: module_template(req["jobs"]),
+    "module_restore": lambda req: module_restore(req["jobs"]),
+    "resave": lambda req: resave(req["jobs"]),
+}
+
+
 def main(request_path, result_path):
-    with open(request_path) as f:
-        req = json.load(f)
-    op = req["op"]
-    if op == "read":
-        result = read(req["checkpoints"], req.get("slices"))
-    elif op == "module_template":
-        result = module_template(req["jobs"])
-    elif op == "module_restore":
-        result = module_restore(req["jobs"])
-    elif op == "resave":
-        result = resave(req["jobs"])
-    else:
-        raise SystemExit(f"oracle.py: unknown op {op!r}")
-    with open(result_path, "w") as f:
-        json.dump({"tensorflow": tf.__version__, "result": result}, f)
+    serve("oracle.py", request_path, result_path, OPS, {"tensorflow": tf.__version__})
 
 
 if __name__ == "__main__":

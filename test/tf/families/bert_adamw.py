@@ -8,9 +8,8 @@ keras.layers.MultiHeadAttention (EinsumDense kernels [d, heads, head_size], outp
 head_size, d]), LayerNormalization, Dense and Embedding, with the same optimizer as a Keras 3
 Adam subclass (its state in Adam's _momentums/_velocities)."""
 import math
-import os
 
-from common import compare, main, rng, save_json, tolist
+from common import compare, keras_template, main, mse_step, restore_keras, rng, run_tf1
 
 import tensorflow as tf  # noqa: E402
 
@@ -103,16 +102,8 @@ def tf1(work):
         updates += [param.assign(param - LR * update), m.assign(nm), v.assign(nv)]
     train = tf.group(*updates, step.assign(step + 1))
     weights = {p.op.name: p for p in params}
-    with v1.Session() as s:
-        s.run(v1.global_variables_initializer())
-        for n in range(STEPS):
-            s.run(train, {ids: IDS_TRAIN[n], tt: TT_TRAIN[n], y: Y_TRAIN[n]})
-        path = v1.train.Saver().save(s, os.path.join(work, "tf1", "model.ckpt"), global_step=step)
-        out = s.run(outputs, {ids: IDS_EVAL, tt: TT_EVAL})
-        before = s.run(weights)
-        s.run(train, {ids: IDS_STEP, tt: TT_STEP, y: Y_STEP})
-        after = s.run(weights)
-    save_json(os.path.join(work, "tf1.json"), {"checkpoint": path, "outputs": out.tolist(), "before": tolist(before), "afterStep": tolist(after)})
+    train_feeds = [{ids: IDS_TRAIN[n], tt: TT_TRAIN[n], y: Y_TRAIN[n]} for n in range(STEPS)]
+    run_tf1(work, train, step, outputs, weights, train_feeds, {ids: IDS_EVAL, tt: TT_EVAL}, {ids: IDS_STEP, tt: TT_STEP, y: Y_STEP})
 
 
 def build():
@@ -179,21 +170,13 @@ def build():
     return model, opt
 
 
-def template(work):
-    model, opt = build()
-    tf.train.Checkpoint(model=model, optimizer=opt).save(os.path.join(work, "template", "ckpt"))
-
-
 def tf2(work, ckpt):
     import numpy as np
 
-    model, opt = build()
-    tf.train.Checkpoint(model=model, optimizer=opt).restore(ckpt).assert_consumed()
+    model, opt = restore_keras(build, ckpt)
     seq, pooled = model(IDS_EVAL, TT_EVAL)
     outputs = np.concatenate([seq.numpy().reshape(-1, S * D), pooled.numpy()], 1)
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(tf.square(model(IDS_STEP, TT_STEP)[1] - Y_STEP))
-    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+    mse_step(opt, model.trainable_variables, lambda: model(IDS_STEP, TT_STEP)[1], Y_STEP)
     after = {
         "bert/embeddings/word_embeddings": model.word_embeddings.embeddings,
         "bert/embeddings/token_type_embeddings": model.token_type_embeddings.embeddings,
@@ -225,4 +208,4 @@ def tf2(work, ckpt):
 
 
 if __name__ == "__main__":
-    main(tf1, template, tf2)
+    main(tf1, keras_template(build), tf2)

@@ -4,9 +4,8 @@ Keras 3 Sequential (Conv2D, BatchNormalization, ReLU, Flatten, Dense) with keras
 (momentum). Batch norm is tf.layers.batch_normalization(fused=False, training=True) in raw ops:
 batch moments (biased variance) normalise, and the moving statistics move by
 var -= (var - batch) * (1 - momentum) through UPDATE_OPS."""
-import os
 
-from common import compare, main, rng, save_json, tolist
+from common import compare, keras_template, main, module_template, mse_step, restore_keras, restore_module, rng, run_tf1
 
 import tensorflow as tf  # noqa: E402
 
@@ -54,16 +53,8 @@ def tf1(work):
     with tf.control_dependencies(v1.get_collection(v1.GraphKeys.UPDATE_OPS)):
         train = v1.train.MomentumOptimizer(LR, MOMENTUM).minimize(loss, global_step=step)
     weights = {v.op.name: v for v in v1.global_variables() if v.op.name != "global_step" and "Momentum" not in v.op.name}
-    with v1.Session() as s:
-        s.run(v1.global_variables_initializer())
-        for i in range(STEPS):
-            s.run(train, {x: X_TRAIN[i], y: Y_TRAIN[i], training: True})
-        path = v1.train.Saver().save(s, os.path.join(work, "tf1", "model.ckpt"), global_step=step)
-        outputs = s.run(logits, {x: X_EVAL})
-        before = s.run(weights)
-        s.run(train, {x: X_STEP, y: Y_STEP, training: True})
-        after = s.run(weights)
-    save_json(os.path.join(work, "tf1.json"), {"checkpoint": path, "outputs": outputs.tolist(), "before": tolist(before), "afterStep": tolist(after)})
+    train_feeds = [{x: X_TRAIN[i], y: Y_TRAIN[i], training: True} for i in range(STEPS)]
+    run_tf1(work, train, step, logits, weights, train_feeds, {x: X_EVAL}, {x: X_STEP, y: Y_STEP, training: True})
 
 
 def build():
@@ -86,18 +77,10 @@ def build():
     return model, opt
 
 
-def template(work):
-    model, opt = build()
-    tf.train.Checkpoint(model=model, optimizer=opt).save(os.path.join(work, "template", "ckpt"))
-
-
 def tf2(work, ckpt):
-    model, opt = build()
-    tf.train.Checkpoint(model=model, optimizer=opt).restore(ckpt).assert_consumed()
+    model, opt = restore_keras(build, ckpt)
     outputs = model(X_EVAL, training=False).numpy()
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(tf.square(model(X_STEP, training=True) - Y_STEP))
-    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+    mse_step(opt, model.trainable_variables, lambda: model(X_STEP, training=True), Y_STEP)
     conv, bn, dense = model.get_layer("conv2d"), model.get_layer("batch_normalization"), model.get_layer("dense")
     by = {
         "conv2d/kernel": conv.kernel, "conv2d/bias": conv.bias,
@@ -149,20 +132,10 @@ def build_module():
     return CNN(), opt, tf.Variable(0, dtype=tf.int64, name="global_step")
 
 
-def template_module(work):
-    model, opt, step = build_module()
-    opt.apply_gradients([(tf.zeros_like(v), v) for v in model.weights()])  # creates the slots
-    tf.train.Checkpoint(model=model, optimizer=opt, global_step=step).save(os.path.join(work, "template-module", "ckpt"))
-
-
 def tf2_module(work, ckpt):
-    model, opt, step = build_module()
-    opt._create_slots(model.weights())  # slots exist before the restore, as in the template
-    tf.train.Checkpoint(model=model, optimizer=opt, global_step=step).restore(ckpt).assert_consumed()
+    model, opt, step = restore_module(build_module, ckpt, lambda model, opt: opt._create_slots(model.weights()))
     outputs = model(X_EVAL).numpy()
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(tf.square(model(X_STEP, training=True) - Y_STEP))
-    opt.apply_gradients(zip(tape.gradient(loss, model.weights()), model.weights()), global_step=step)
+    mse_step(opt, model.weights(), lambda: model(X_STEP, training=True), Y_STEP, global_step=step)
     after = {}
     for scope in ("conv2d", "batch_normalization", "dense"):
         layer = getattr(model, scope)
@@ -172,4 +145,4 @@ def tf2_module(work, ckpt):
 
 
 if __name__ == "__main__":
-    main(tf1, template, tf2, {"module": (template_module, tf2_module)})
+    main(tf1, keras_template(build), tf2, {"module": (module_template(build_module, lambda m: m.weights()), tf2_module)})

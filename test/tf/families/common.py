@@ -1,5 +1,6 @@
 """Shared plumbing of the model-family scripts (test/tf/families/*.py): the command line, fixed
-data, and the comparison the TF tier asserts on. Each family script defines `tf1(work)`,
+data, the TF1 session that trains, saves and records, the TF2 templates, restores and step, and
+the comparison the TF tier asserts on. Each family script passes main() its `tf1(work)`,
 `template(work)` and `tf2(work, ckpt)`; one process runs one of them (TF1 graph mode is global).
 
 Usage: <family>.py tf1 WORK | template[:VARIANT] WORK | tf2[:VARIANT] WORK CKPT
@@ -19,6 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 
 def rng(seed):
@@ -62,6 +64,72 @@ def compare(work, outputs, after_step, extra=None):
     }
     out.update(extra or {})
     return out
+
+
+def run_tf1(work, train, step, outputs, weights, train_feeds, eval_feed, step_feed, sharded=False, config=None):
+    """The TF1 side's session, shared by every family: initialises the graph, runs `train` once per
+    feed of `train_feeds`, saves WORK/tf1/model.ckpt-N with a tf.compat.v1 Saver (`sharded` for one
+    data shard per device), then records in WORK/tf1.json `outputs` on `eval_feed`, `weights`
+    (name -> tensor) before, and after one more `train` on `step_feed`."""
+    v1 = tf.compat.v1
+    with v1.Session(config=config) as s:
+        s.run(v1.global_variables_initializer())
+        for feed in train_feeds:
+            s.run(train, feed)
+        path = v1.train.Saver(sharded=sharded).save(s, os.path.join(work, "tf1", "model.ckpt"), global_step=step)
+        out = s.run(outputs, eval_feed)
+        before = s.run(weights)
+        s.run(train, step_feed)
+        after = s.run(weights)
+    save_json(os.path.join(work, "tf1.json"), {"checkpoint": path, "outputs": out.tolist(), "before": tolist(before), "afterStep": tolist(after)})
+
+
+def keras_template(build):
+    """The `template` mode of a family whose `build()` returns a Keras 3 (model, optimizer):
+    tf.train.Checkpoint(model=..., optimizer=...) saved to WORK/template/ckpt-1."""
+
+    def template(work):
+        model, opt = build()
+        tf.train.Checkpoint(model=model, optimizer=opt).save(os.path.join(work, "template", "ckpt"))
+
+    return template
+
+
+def restore_keras(build, ckpt):
+    """A fresh `build()` (model, optimizer) with CKPT restored into it, every value consumed."""
+    model, opt = build()
+    tf.train.Checkpoint(model=model, optimizer=opt).restore(ckpt).assert_consumed()
+    return model, opt
+
+
+def module_template(build_module, variables):
+    """The `template:module` mode of a family whose `build_module()` returns a tf.Module tree, a
+    tf.compat.v1 optimizer and a global_step: one zero-gradient step on `variables(model)` creates
+    the optimizer's slots, then tf.train.Checkpoint saves to WORK/template-module/ckpt-1."""
+
+    def template(work):
+        model, opt, step = build_module()
+        opt.apply_gradients([(tf.zeros_like(v), v) for v in variables(model)])  # creates the slots
+        tf.train.Checkpoint(model=model, optimizer=opt, global_step=step).save(os.path.join(work, "template-module", "ckpt"))
+
+    return template
+
+
+def restore_module(build_module, ckpt, prepare):
+    """A fresh `build_module()` (model, tf.compat.v1 optimizer, global_step) with CKPT restored into
+    it, every value consumed; `prepare(model, opt)` first creates the optimizer's slots (and any
+    other variables of its own) so that they exist before the restore, as in the template."""
+    model, opt, step = build_module()
+    prepare(model, opt)
+    tf.train.Checkpoint(model=model, optimizer=opt, global_step=step).restore(ckpt).assert_consumed()
+    return model, opt, step
+
+
+def mse_step(opt, variables, predict, y, **apply_kwargs):
+    """One optimizer step on `variables` for the mean squared error of `predict()` against `y`."""
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(predict() - y))
+    opt.apply_gradients(zip(tape.gradient(loss, variables), variables), **apply_kwargs)
 
 
 def main(tf1, template, tf2, variants=None):

@@ -5,9 +5,8 @@ Sequential (LSTM, Dense) with keras.optimizers.RMSprop: Keras splits the kernel 
 [input, 4·units] and `recurrent_kernel` [units, 4·units], orders gates i, f, c, o, and keeps the
 forget bias in `bias`. The TF1 cell is written in raw ops exactly as rnn_cell_impl.LSTMCell.call
 computes it (no peepholes, no projection)."""
-import os
 
-from common import compare, main, rng, save_json, tolist
+from common import compare, keras_template, main, module_template, mse_step, restore_keras, restore_module, rng, run_tf1
 
 import tensorflow as tf  # noqa: E402
 
@@ -46,16 +45,7 @@ def tf1(work):
     step = v1.train.get_or_create_global_step()
     train = v1.train.RMSPropOptimizer(LR, decay=RHO, momentum=MOMENTUM, epsilon=EPS).minimize(loss, global_step=step)
     weights = {v.op.name: v for v in v1.trainable_variables()}
-    with v1.Session() as s:
-        s.run(v1.global_variables_initializer())
-        for i in range(STEPS):
-            s.run(train, {x: X_TRAIN[i], y: Y_TRAIN[i]})
-        path = v1.train.Saver().save(s, os.path.join(work, "tf1", "model.ckpt"), global_step=step)
-        outputs = s.run(logits, {x: X_EVAL})
-        before = s.run(weights)
-        s.run(train, {x: X_STEP, y: Y_STEP})
-        after = s.run(weights)
-    save_json(os.path.join(work, "tf1.json"), {"checkpoint": path, "outputs": outputs.tolist(), "before": tolist(before), "afterStep": tolist(after)})
+    run_tf1(work, train, step, logits, weights, [{x: X_TRAIN[i], y: Y_TRAIN[i]} for i in range(STEPS)], {x: X_EVAL}, {x: X_STEP, y: Y_STEP})
 
 
 def build():
@@ -68,11 +58,6 @@ def build():
     opt = keras.optimizers.RMSprop(learning_rate=LR, rho=RHO, momentum=MOMENTUM, epsilon=EPS, name="rmsprop")
     opt.build(model.trainable_variables)
     return model, opt
-
-
-def template(work):
-    model, opt = build()
-    tf.train.Checkpoint(model=model, optimizer=opt).save(os.path.join(work, "template", "ckpt"))
 
 
 def to_tf1(kernel, recurrent, bias):
@@ -89,12 +74,9 @@ def to_tf1(kernel, recurrent, bias):
 
 
 def tf2(work, ckpt):
-    model, opt = build()
-    tf.train.Checkpoint(model=model, optimizer=opt).restore(ckpt).assert_consumed()
+    model, opt = restore_keras(build, ckpt)
     outputs = model(X_EVAL).numpy()
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(tf.square(model(X_STEP) - Y_STEP))
-    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+    mse_step(opt, model.trainable_variables, lambda: model(X_STEP), Y_STEP)
     cell, dense = model.get_layer("lstm").cell, model.get_layer("dense")
     k, b = to_tf1(cell.kernel.numpy(), cell.recurrent_kernel.numpy(), cell.bias.numpy())
     after = {"rnn/lstm_cell/kernel": k, "rnn/lstm_cell/bias": b, "dense/kernel": dense.kernel.numpy(), "dense/bias": dense.bias.numpy()}
@@ -142,24 +124,14 @@ def build_module():
     return RNN(), opt, tf.Variable(0, dtype=tf.int64, name="global_step")
 
 
-def template_module(work):
-    model, opt, step = build_module()
-    opt.apply_gradients([(tf.zeros_like(v), v) for v in model.weights()])  # creates the slots
-    tf.train.Checkpoint(model=model, optimizer=opt, global_step=step).save(os.path.join(work, "template-module", "ckpt"))
-
-
 def tf2_module(work, ckpt):
-    model, opt, step = build_module()
-    opt._create_slots(model.weights())  # slots exist before the restore, as in the template
-    tf.train.Checkpoint(model=model, optimizer=opt, global_step=step).restore(ckpt).assert_consumed()
+    model, opt, step = restore_module(build_module, ckpt, lambda model, opt: opt._create_slots(model.weights()))
     outputs = model(X_EVAL).numpy()
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(tf.square(model(X_STEP) - Y_STEP))
-    opt.apply_gradients(zip(tape.gradient(loss, model.weights()), model.weights()), global_step=step)
+    mse_step(opt, model.weights(), lambda: model(X_STEP), Y_STEP, global_step=step)
     k, b = to_tf1(model.lstm.kernel.numpy(), model.lstm.recurrent_kernel.numpy(), model.lstm.bias.numpy())
     after = {"rnn/lstm_cell/kernel": k, "rnn/lstm_cell/bias": b, "dense/kernel": model.dense.kernel.numpy(), "dense/bias": model.dense.bias.numpy()}
     return compare(work, outputs, after, {"globalStep": int(step.numpy())})
 
 
 if __name__ == "__main__":
-    main(tf1, template, tf2, {"module": (template_module, tf2_module)})
+    main(tf1, keras_template(build), tf2, {"module": (module_template(build_module, lambda m: m.weights()), tf2_module)})

@@ -1,9 +1,8 @@
 """Family 1: a tf.layers.dense MLP (`dense/…`, `dense_1/…`) trained with
 tf.compat.v1.train.AdamOptimizer and a global_step, migrated to a Keras 3 Sequential with
 keras.optimizers.Adam saved through tf.train.Checkpoint(model=..., optimizer=...)."""
-import os
 
-from common import compare, main, rng, save_json, tolist
+from common import compare, keras_template, main, module_template, mse_step, restore_keras, restore_module, rng, run_tf1
 
 import tensorflow as tf  # noqa: E402
 
@@ -37,16 +36,7 @@ def tf1(work):
     step = v1.train.get_or_create_global_step()
     train = v1.train.AdamOptimizer(LR, epsilon=EPS).minimize(loss, global_step=step)
     weights = {v.op.name: v for v in v1.trainable_variables()}
-    with v1.Session() as s:
-        s.run(v1.global_variables_initializer())
-        for i in range(STEPS):
-            s.run(train, {x: X_TRAIN[i], y: Y_TRAIN[i]})
-        path = v1.train.Saver().save(s, os.path.join(work, "tf1", "model.ckpt"), global_step=step)
-        outputs = s.run(logits, {x: X_EVAL})
-        before = s.run(weights)
-        s.run(train, {x: X_STEP, y: Y_STEP})
-        after = s.run(weights)
-    save_json(os.path.join(work, "tf1.json"), {"checkpoint": path, "outputs": outputs.tolist(), "before": tolist(before), "afterStep": tolist(after)})
+    run_tf1(work, train, step, logits, weights, [{x: X_TRAIN[i], y: Y_TRAIN[i]} for i in range(STEPS)], {x: X_EVAL}, {x: X_STEP, y: Y_STEP})
 
 
 def build():
@@ -61,18 +51,10 @@ def build():
     return model, opt
 
 
-def template(work):
-    model, opt = build()
-    tf.train.Checkpoint(model=model, optimizer=opt).save(os.path.join(work, "template", "ckpt"))
-
-
 def tf2(work, ckpt):
-    model, opt = build()
-    tf.train.Checkpoint(model=model, optimizer=opt).restore(ckpt).assert_consumed()
+    model, opt = restore_keras(build, ckpt)
     outputs = model(X_EVAL).numpy()
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(tf.square(model(X_STEP) - Y_STEP))
-    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+    mse_step(opt, model.trainable_variables, lambda: model(X_STEP), Y_STEP)
     by = {"dense/kernel": model.layers[0].kernel, "dense/bias": model.layers[0].bias, "dense_1/kernel": model.layers[1].kernel, "dense_1/bias": model.layers[1].bias}
     return compare(work, outputs, {k: v.numpy() for k, v in by.items()}, {"iterations": int(opt.iterations.numpy())})
 
@@ -109,26 +91,18 @@ def module_vars(model):
     return [model.dense.kernel, model.dense.bias, model.dense_1.kernel, model.dense_1.bias]
 
 
-def template_module(work):
-    model, opt, step = build_module()
-    opt.apply_gradients([(tf.zeros_like(v), v) for v in module_vars(model)])  # creates the slots
-    tf.train.Checkpoint(model=model, optimizer=opt, global_step=step).save(os.path.join(work, "template-module", "ckpt"))
-
-
 def tf2_module(work, ckpt):
-    model, opt, step = build_module()
-    # Slots are created before the restore here (restore-on-create would work too).
-    opt._create_slots(module_vars(model))
-    opt._create_non_slot_variable(initial_value=0.9, name="beta1_power", colocate_with=model.dense.kernel)
-    opt._create_non_slot_variable(initial_value=0.999, name="beta2_power", colocate_with=model.dense.kernel)
-    tf.train.Checkpoint(model=model, optimizer=opt, global_step=step).restore(ckpt).assert_consumed()
+    def prepare(model, opt):  # slots before the restore here (restore-on-create would work too)
+        opt._create_slots(module_vars(model))
+        opt._create_non_slot_variable(initial_value=0.9, name="beta1_power", colocate_with=model.dense.kernel)
+        opt._create_non_slot_variable(initial_value=0.999, name="beta2_power", colocate_with=model.dense.kernel)
+
+    model, opt, step = restore_module(build_module, ckpt, prepare)
     outputs = model(X_EVAL).numpy()
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(tf.square(model(X_STEP) - Y_STEP))
-    opt.apply_gradients(zip(tape.gradient(loss, module_vars(model)), module_vars(model)), global_step=step)
+    mse_step(opt, module_vars(model), lambda: model(X_STEP), Y_STEP, global_step=step)
     names = ["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias"]
     return compare(work, outputs, {n: v.numpy() for n, v in zip(names, module_vars(model))}, {"globalStep": int(step.numpy())})
 
 
 if __name__ == "__main__":
-    main(tf1, template, tf2, {"module": (template_module, tf2_module)})
+    main(tf1, keras_template(build), tf2, {"module": (module_template(build_module, module_vars), tf2_module)})

@@ -7,7 +7,7 @@ sharded Saver over two devices (2 data shards). Migrated to a Keras 3 model with
 optimizers (Adagrad for the DNN, Ftrl for the linear part) in one tf.train.Checkpoint."""
 import os
 
-from common import compare, main, rng, save_json, tolist
+from common import compare, main, rng, run_tf1
 
 import tensorflow as tf  # noqa: E402
 
@@ -74,17 +74,9 @@ def tf1(work):
         name = v.op.name.split("/part_")[0]
         weights.setdefault(name, []).append(v)
     config = v1.ConfigProto(device_count={"CPU": 2})
-    with v1.Session(config=config) as s:
-        s.run(v1.global_variables_initializer())
-        for i in range(STEPS):
-            s.run(train, {x: X_TRAIN[i], c: C_TRAIN[i], y: Y_TRAIN[i]})
-        path = v1.train.Saver(sharded=True).save(s, os.path.join(work, "tf1", "model.ckpt"), global_step=step)
-        outputs = s.run(logits, {x: X_EVAL, c: C_EVAL})
-        full = {k: tf.concat(v, 0) for k, v in weights.items()}
-        before = s.run(full)
-        s.run(train, {x: X_STEP, c: C_STEP, y: Y_STEP})
-        after = s.run(full)
-    save_json(os.path.join(work, "tf1.json"), {"checkpoint": path, "outputs": outputs.tolist(), "before": tolist(before), "afterStep": tolist(after)})
+    full = {k: tf.concat(v, 0) for k, v in weights.items()}
+    train_feeds = [{x: X_TRAIN[i], c: C_TRAIN[i], y: Y_TRAIN[i]} for i in range(STEPS)]
+    run_tf1(work, train, step, logits, full, train_feeds, {x: X_EVAL, c: C_EVAL}, {x: X_STEP, c: C_STEP, y: Y_STEP}, sharded=True, config=config)
 
 
 def build():
