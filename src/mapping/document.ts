@@ -13,6 +13,7 @@ import { type DocumentProblem, InvalidDocumentError } from "../errors.js";
 import { ATTRIBUTES, VARIABLE_VALUE } from "../graph/keys.js";
 import { readJsonFile, schemaPath, validateDocument } from "../schema.js";
 import type { Transform } from "../transforms/index.js";
+import { LinearRegExp } from "./linear-regexp.js";
 
 /** Optimizer slot presets. */
 export type OptimizerPreset = "adam" | "momentum" | "rmsprop" | "rmsprop-centered" | "adagrad" | "ftrl";
@@ -46,7 +47,7 @@ export type Rule =
   | {
       readonly kind: "pattern";
       readonly index: number;
-      readonly pattern: RegExp;
+      readonly pattern: LinearRegExp;
       readonly source: string;
       /** Object path (or full_name, with `toName`) with `$1`, `${1}`, `${1+4}` captures to fill. */
       readonly to: string;
@@ -77,7 +78,7 @@ export interface OptimizerSpec {
   /** The constant learning rate: fills Keras 3's `_learning_rate`; scales Keras 3 SGD momentum. */
   readonly learningRate?: number;
   /** Globs of the source variables whose state this optimizer holds (default: all). */
-  readonly variables?: readonly RegExp[];
+  readonly variables?: readonly LinearRegExp[];
   /** Index of this preset in the map's optimizer list, for reports. */
   readonly index: number;
 }
@@ -88,7 +89,7 @@ export type TargetRef = { readonly path: string } | { readonly fullName: string 
 /** A parsed assignment map. */
 export interface AssignmentMap {
   readonly rules: readonly Rule[];
-  readonly ignore: readonly { readonly glob: string; readonly re: RegExp }[];
+  readonly ignore: readonly { readonly glob: string; readonly re: LinearRegExp }[];
   /** Optimizer presets, in file order (several: e.g. an estimator's DNN Adagrad and linear Ftrl). */
   readonly optimizers: readonly OptimizerSpec[];
   readonly ema: boolean;
@@ -133,7 +134,7 @@ const CAPTURE = /\$(?:(\d+)|\{(\d+)(?:([-+*])(\d+))?\})/g;
  * layers `layer_0`…, Keras counts `layer_with_weights-N` from another origin).
  * @returns undefined when an arithmetic capture is not an integer (or did not participate)
  */
-export function expandCaptures(template: string, match: RegExpExecArray): string | undefined {
+export function expandCaptures(template: string, match: readonly (string | undefined)[]): string | undefined {
   let bad = false;
   const out = template.replace(CAPTURE, (_, plain: string, n: string, op: string, k: string) => {
     const cap = match[Number(plain ?? n)];
@@ -156,8 +157,12 @@ export function toObjectPath(to: string): string {
   return to.endsWith(KEY_SUFFIX) ? to.slice(0, -KEY_SUFFIX.length) : to;
 }
 
-/** A glob (`*` any characters including `/`, `?` one character, `[abc]` a class) as an anchored RegExp. */
-export function globToRegExp(glob: string): RegExp {
+/**
+ * A glob (`*` any characters including `/`, `?` one character, `[abc]` / `[!abc]` a class) as a
+ * whole-string {@link LinearRegExp}: matching costs time linear in the name, whatever the glob.
+ * @throws Error with RE2's message for a glob whose class is invalid (`[z-a]`)
+ */
+export function globToRegExp(glob: string): LinearRegExp {
   let re = "";
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i] as string;
@@ -173,7 +178,7 @@ export function globToRegExp(glob: string): RegExp {
       }
     } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
   }
-  return new RegExp(`^${re}$`, "s");
+  return new LinearRegExp(re, true);
 }
 
 /**
@@ -256,9 +261,9 @@ export function parseAssignmentMap(doc: unknown, file?: string): AssignmentMap {
       rules.push({ kind: "value", index, value: a.value, to, transforms });
       return;
     }
-    let pattern: RegExp;
+    let pattern: LinearRegExp;
     try {
-      pattern = new RegExp(`^(?:${a.fromPattern})$`, "u");
+      pattern = new LinearRegExp(a.fromPattern as string);
     } catch (e) {
       problems.push({
         path: `${at}.fromPattern`,
@@ -266,7 +271,7 @@ export function parseAssignmentMap(doc: unknown, file?: string): AssignmentMap {
       });
       return;
     }
-    const groups = new RegExp(`${pattern.source}|`, "u").exec("")?.length ?? 1;
+    const groups = pattern.groups + 1;
     const template = (a.to ?? a.toName) as string;
     for (const m of template.matchAll(CAPTURE)) {
       const n = Number(m[1] ?? m[2]);
@@ -287,12 +292,26 @@ export function parseAssignmentMap(doc: unknown, file?: string): AssignmentMap {
       transforms,
     });
   });
-  if (problems.length > 0) throw new InvalidDocumentError("assignment map", file, problems);
   const optimizers =
     raw.optimizer === undefined ? [] : Array.isArray(raw.optimizer) ? raw.optimizer : [raw.optimizer];
+  const glob = (g: string, path: string): LinearRegExp => {
+    try {
+      return globToRegExp(g);
+    } catch (e) {
+      problems.push({ path, message: `not a valid glob: ${e instanceof Error ? e.message : String(e)}` });
+      return new LinearRegExp("[^\\s\\S]");
+    }
+  };
+  const ignore = (raw.ignore ?? []).map((g, i) => ({ glob: g, re: glob(g, `$.ignore[${i}]`) }));
+  const variables = optimizers.map((o, k) =>
+    o.variables?.map((g, i) =>
+      glob(g, `$.optimizer${Array.isArray(raw.optimizer) ? `[${k}]` : ""}.variables[${i}]`),
+    ),
+  );
+  if (problems.length > 0) throw new InvalidDocumentError("assignment map", file, problems);
   return {
     rules,
-    ignore: (raw.ignore ?? []).map((glob) => ({ glob, re: globToRegExp(glob) })),
+    ignore,
     optimizers: optimizers.map((o, index) => ({
       preset: o.preset,
       layout: o.layout ?? "slots",
@@ -301,7 +320,7 @@ export function parseAssignmentMap(doc: unknown, file?: string): AssignmentMap {
       ...(o.slotNames !== undefined ? { slotNames: o.slotNames } : {}),
       globalStep: o.globalStep ?? true,
       ...(o.learningRate !== undefined ? { learningRate: o.learningRate } : {}),
-      ...(o.variables !== undefined ? { variables: o.variables.map(globToRegExp) } : {}),
+      ...(variables[index] !== undefined ? { variables: variables[index] } : {}),
       index,
     })),
     ema: raw.ema === true,

@@ -2,10 +2,11 @@
 // proportional to the input's size, so the work done stays linear in it.
 import { describe, expect, it } from "vitest";
 import { dtypeFromName } from "../../src/dtypes.js";
-import { LimitExceededError } from "../../src/errors.js";
+import { InvalidDocumentError, LimitExceededError } from "../../src/errors.js";
 import { targetFromJson } from "../../src/graph/target.js";
 import { MemorySource } from "../../src/io/byte-source.js";
 import { ByteWriter } from "../../src/io/cursor.js";
+import { parseAssignmentMap } from "../../src/mapping/document.js";
 import { draftMapping } from "../../src/mapping/draft.js";
 import { parseBlock } from "../../src/table/block.js";
 import { TableReader } from "../../src/table/reader.js";
@@ -102,5 +103,34 @@ describe("names that are Object.prototype properties (hostile issue item 17)", (
       "constructor/kernel",
     ]);
     expect(proposals.size).toBe(3);
+  });
+});
+
+describe("patterns and globs against hostile names (hostile issue items 9, 17)", () => {
+  const evil = `${"a".repeat(50_000)}!`;
+
+  it("a catastrophic fromPattern and glob match in linear time (RE2), with captures as before", () => {
+    const map = parseAssignmentMap({
+      assignments: [
+        { fromPattern: "(a+)+$", to: "model/x" },
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the map's own capture syntax
+        { fromPattern: "layer_(\\d+)/(.*)", to: "m/${1+4}/$2" },
+      ],
+      ignore: ["*a*a*a*a*a*a*a*a*a*a*b"],
+    });
+    const [bad, good] = map.rules.flatMap((r) => (r.kind === "pattern" ? [r] : []));
+    const t0 = performance.now();
+    expect(bad?.pattern.test(evil)).toBe(false);
+    expect(map.ignore[0]?.re.test(evil)).toBe(false);
+    // A backtracking engine needs hours here; RE2 needs milliseconds. Generous bound for loaded CI.
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(good?.pattern.exec("layer_7/kernel")).toEqual(["layer_7/kernel", "7", "kernel"]);
+  });
+
+  it("an invalid glob or a backreference is a document problem, not a crash", () => {
+    expect(() => parseAssignmentMap({ assignments: [], ignore: ["[z-a]"] })).toThrow(InvalidDocumentError);
+    expect(() => parseAssignmentMap({ assignments: [{ fromPattern: "(a)\\1", to: "m/x" }] })).toThrow(
+      /fromPattern: not a valid regular expression/,
+    );
   });
 });
