@@ -18,19 +18,21 @@ import { VARIABLE_VALUE } from "./keys.js";
  * `core/embedding.py`, `normalization/batch_normalization.py`, `layer_normalization.py`).
  * `optionalTail`: the last names may be absent (`use_bias=False`); otherwise the count must match.
  */
-const LAYER_VARIABLES: Record<string, { names: readonly string[]; optionalTail: boolean }> = {
-  dense: { names: ["kernel", "bias"], optionalTail: true },
-  einsum_dense: { names: ["kernel", "bias"], optionalTail: true },
-  conv1d: { names: ["kernel", "bias"], optionalTail: true },
-  conv2d: { names: ["kernel", "bias"], optionalTail: true },
-  conv3d: { names: ["kernel", "bias"], optionalTail: true },
-  conv1d_transpose: { names: ["kernel", "bias"], optionalTail: true },
-  conv2d_transpose: { names: ["kernel", "bias"], optionalTail: true },
-  conv3d_transpose: { names: ["kernel", "bias"], optionalTail: true },
-  embedding: { names: ["embeddings"], optionalTail: false },
-  batch_normalization: { names: ["gamma", "beta", "moving_mean", "moving_variance"], optionalTail: false },
-  layer_normalization: { names: ["gamma", "beta"], optionalTail: false },
-};
+const LAYER_VARIABLES: ReadonlyMap<string, { names: readonly string[]; optionalTail: boolean }> = new Map(
+  Object.entries({
+    dense: { names: ["kernel", "bias"], optionalTail: true },
+    einsum_dense: { names: ["kernel", "bias"], optionalTail: true },
+    conv1d: { names: ["kernel", "bias"], optionalTail: true },
+    conv2d: { names: ["kernel", "bias"], optionalTail: true },
+    conv3d: { names: ["kernel", "bias"], optionalTail: true },
+    conv1d_transpose: { names: ["kernel", "bias"], optionalTail: true },
+    conv2d_transpose: { names: ["kernel", "bias"], optionalTail: true },
+    conv3d_transpose: { names: ["kernel", "bias"], optionalTail: true },
+    embedding: { names: ["embeddings"], optionalTail: false },
+    batch_normalization: { names: ["gamma", "beta", "moving_mean", "moving_variance"], optionalTail: false },
+    layer_normalization: { names: ["gamma", "beta"], optionalTail: false },
+  }),
+);
 
 /**
  * Keras 3 `variable.path` of each dataset whose layer class is known: the `name` attributes of the
@@ -55,7 +57,7 @@ export function kerasVariablePaths(layout: KerasLayout): Map<string, string> {
     const layer = m[1] as string;
     const index = Number(m[2]);
     const cls = (layer.split("/").at(-1) as string).replace(/_\d+$/, "");
-    const spec = LAYER_VARIABLES[cls];
+    const spec = LAYER_VARIABLES.get(cls); // a Map: group names come from the file
     const count = counts.get(`${layer}/vars`) ?? 0;
     if (
       spec === undefined ||

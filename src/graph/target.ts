@@ -399,6 +399,10 @@ export function targetToAuthoringJson(t: TargetGraph): Record<string, unknown> {
     throw new UsageError(`this graph cannot be written in the authoring form: ${why} (use the full form)`);
   };
   const pathOf = (id: number) => objectPathToString(paths[id] ?? []);
+  // Keys are local names from the checkpoint (`__proto__`, `constructor`): null-prototype objects,
+  // so every name is an own key and none reaches Object.prototype.
+  const obj = (entries: Record<string, unknown> = {}): Record<string, unknown> =>
+    Object.assign(Object.create(null) as Record<string, unknown>, entries);
   const docs = new Map<number, Record<string, unknown>>();
   g.nodes.forEach((n, id) => {
     if (paths[id] === undefined) {
@@ -406,7 +410,7 @@ export function targetToAuthoringJson(t: TargetGraph): Record<string, unknown> {
       return;
     }
     if (n.attributes.length === 0) {
-      docs.set(id, {});
+      docs.set(id, obj());
       return;
     }
     const a = n.attributes[0] as TrackableObjectProto["attributes"][number];
@@ -422,7 +426,7 @@ export function targetToAuthoringJson(t: TargetGraph): Record<string, unknown> {
       fail(`${pathOf(id) || "(root)"} holds a value that is not one variable under its conventional key`);
     if (n.children.length > 0) fail(`variable ${pathOf(id)} has children`);
     const ty2 = ty as TargetAttribute;
-    docs.set(id, { dtype: ty2.dtype.name, shape: [...ty2.shape], fullName: a.fullName });
+    docs.set(id, obj({ dtype: ty2.dtype.name, shape: [...ty2.shape], fullName: a.fullName }));
   });
   // Slot variables, on their variable: { "<optimizer path>": { "<slot>": {…} } }.
   g.nodes.forEach((n, optId) => {
@@ -435,9 +439,9 @@ export function targetToAuthoringJson(t: TargetGraph): Record<string, unknown> {
       }
       if (paths[sv.slotVariableNodeId] !== undefined)
         fail(`slot variable ${pathOf(sv.slotVariableNodeId)} is also reached by a child edge`);
-      v.slots ??= {};
+      v.slots ??= obj();
       const bySlot = v.slots as Record<string, Record<string, unknown>>;
-      bySlot[pathOf(optId)] ??= {};
+      bySlot[pathOf(optId)] ??= obj();
       const mine = bySlot[pathOf(optId)] as Record<string, unknown>;
       mine[sv.slotName] = {
         ...(slot.dtype.name !== v.dtype ? { dtype: slot.dtype.name } : {}),
@@ -457,7 +461,7 @@ export function targetToAuthoringJson(t: TargetGraph): Record<string, unknown> {
         cp.length === base.length + 1 &&
         cp[base.length] === c.localName &&
         base.every((x, i) => cp[i] === x);
-      if (c.localName in doc)
+      if (Object.hasOwn(doc, c.localName))
         fail(`${pathOf(id) || "(root)"} has two children named ${JSON.stringify(c.localName)}`);
       doc[c.localName] = defines ? docs.get(c.nodeId) : { $ref: pathOf(c.nodeId) };
     }

@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { dtypeFromName } from "../../src/dtypes.js";
 import { InvalidDocumentError, LimitExceededError } from "../../src/errors.js";
-import { targetFromJson } from "../../src/graph/target.js";
+import { kerasVariablePaths } from "../../src/graph/keras.js";
+import { targetFromJson, targetToAuthoringJson } from "../../src/graph/target.js";
 import { MemorySource } from "../../src/io/byte-source.js";
 import { ByteWriter } from "../../src/io/cursor.js";
 import { parseAssignmentMap } from "../../src/mapping/document.js";
@@ -132,5 +133,34 @@ describe("patterns and globs against hostile names (hostile issue items 9, 17)",
     expect(() => parseAssignmentMap({ assignments: [{ fromPattern: "(a)\\1", to: "m/x" }] })).toThrow(
       /fromPattern: not a valid regular expression/,
     );
+  });
+});
+
+describe("names that are Object.prototype properties, in graphs and Keras files (item 17's twins)", () => {
+  it("the authoring form keeps __proto__ and constructor as names and pollutes nothing", () => {
+    const doc = JSON.parse(
+      '{"model":{"constructor":{"dtype":"float32","shape":[2],"slots":{"__proto__":{"m":{}}}}},"__proto__":{"iter":{"dtype":"int64","shape":[]}}}',
+    ) as Record<string, unknown>;
+    const out = JSON.parse(JSON.stringify(targetToAuthoringJson(targetFromJson(doc)))) as Record<
+      string,
+      unknown
+    >;
+    expect(({} as Record<string, unknown>).m).toBeUndefined();
+    expect(Object.keys(out)).toEqual(["model", "__proto__"]);
+    expect(JSON.stringify(out)).toContain('"slots":{"__proto__":{"m":');
+  });
+
+  it("a Keras layer group named after an Object.prototype property is an unknown layer class", () => {
+    const f32 = dtypeFromName("float32");
+    const paths = kerasVariablePaths({
+      entries: [
+        { kind: "group", path: "layers/constructor/vars", attrs: {} },
+        { kind: "dataset", path: "layers/constructor/vars/0", dtype: f32, shape: [2], attrs: {} },
+        { kind: "group", path: "layers/dense/vars", attrs: { name: "d" } },
+        { kind: "dataset", path: "layers/dense/vars/0", dtype: f32, shape: [2, 2], attrs: {} },
+      ],
+    });
+    expect(paths.get("layers/constructor/vars/0")).toBeUndefined();
+    expect(paths.get("layers/dense/vars/0")).toBe("d/kernel");
   });
 });
