@@ -43,14 +43,10 @@ interface Expected {
 const expected = JSON.parse(readFileSync(join(FIX, "expected.json"), "utf8")) as Expected;
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-const MAP = {
-  assignments: [
-    { from: "dense/kernel", to: "layers/dense/vars/0" },
-    { from: "dense/bias", to: "layers/dense/vars/1" },
-    { from: "dense_1/kernel", to: "layers/dense_1/vars/0" },
-    { from: "dense_1/bias", to: "layers/dense_1/vars/1" },
-  ],
-  ignore: ["*/Adam", "*/Adam_1", "beta1_power", "beta2_power", "global_step"],
+/** The TF1 MLP → Keras 3 MLP map, shared with the TF tier's keras-weights test. */
+const MAP = JSON.parse(readFileSync(join(FIX, "mlp.mapping.json"), "utf8")) as {
+  assignments: { from: string; to: string }[];
+  ignore: string[];
 };
 
 describe("reading Keras 3 weights", () => {

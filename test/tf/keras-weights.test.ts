@@ -3,7 +3,7 @@
 // templates Keras saved from the freshly built model; Keras loads both, predicts what the TF1 graph
 // predicts, and its own `.weights.h5` of the same model holds the same groups, attributes,
 // datasets, dtypes, shapes and bytes. Reading Keras-written files lists what h5py lists.
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -18,14 +18,10 @@ const KERAS_FIXTURES = join(REPO, "fixtures", "keras-3.15");
 const dir = mkdtempSync(join(tmpdir(), "tfckpt-keras3-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const MAP = {
-  assignments: [
-    { from: "dense/kernel", to: "layers/dense/vars/0" },
-    { from: "dense/bias", to: "layers/dense/vars/1" },
-    { from: "dense_1/kernel", to: "layers/dense_1/vars/0" },
-    { from: "dense_1/bias", to: "layers/dense_1/vars/1" },
-  ],
-  ignore: ["*/Adam", "*/Adam_1", "beta1_power", "beta2_power", "global_step"],
+/** The TF1 MLP → Keras 3 MLP map, shared with the ordinary Keras tests. */
+const MAP = JSON.parse(readFileSync(join(KERAS_FIXTURES, "mlp.mapping.json"), "utf8")) as {
+  assignments: { from: string; to: string }[];
+  ignore: string[];
 };
 
 interface Check {
