@@ -43,6 +43,7 @@ import {
 import { decodeSliceKey, encodeSliceKey } from "../slices/slice-key.js";
 import { printableKey } from "../table/keys.js";
 import { TableReader } from "../table/reader.js";
+import { BlockScanner } from "../table/scan.js";
 import {
   copySliceInto,
   copyStringSliceInto,
@@ -55,6 +56,7 @@ import {
   swapBytesInPlace,
   type Tensor,
 } from "../tensor.js";
+import { EntryTable, PlainEntryDecoder } from "./entries.js";
 import { dataFilename, metaFilename } from "./naming.js";
 import { decodeStringTensor } from "./strings.js";
 import { decodeVariantTensor } from "./variants.js";
@@ -98,12 +100,16 @@ export class BundleReader implements CheckpointReader {
   readonly objectBased: boolean;
   readonly #index: ByteSource;
   readonly #table: TableReader;
-  readonly #entries: Map<string, BundleEntry>;
+  /** The named entries (every key but the header and slice keys), as columns. */
+  readonly #named: EntryTable;
   /** Slice entries by hex of their encoded key. */
   readonly #sliceEntries: Map<string, BundleEntry>;
-  readonly #list: VariableInfo[];
-  /** Built on the first {@link get}: a listing alone need not pay for a second 10⁶-key map. */
-  #infoByName: Map<string, VariableInfo> | undefined;
+  /** Built on the first {@link list}. */
+  #list: VariableInfo[] | undefined;
+  /** Stored bytes of each partitioned tensor's slices (the size shown for a partitioned string). */
+  #sliceBytes: Map<string, number> | undefined;
+  /** Entries handed out by {@link entry}, so one name gives one object. */
+  readonly #entryCache = new Map<number, BundleEntry>();
   readonly #shards = new Map<number, Promise<ByteSource>>();
   /** Read buffers of finished streams, reused by the next (at most 4). */
   readonly #bufferPool: Uint8Array[] = [];
@@ -114,37 +120,22 @@ export class BundleReader implements CheckpointReader {
     index: ByteSource,
     table: TableReader,
     header: BundleHeaderProto,
-    entries: Map<string, BundleEntry>,
+    named: EntryTable,
     sliceEntries: Map<string, BundleEntry>,
   ) {
     this.path = prefix;
     this.#index = index;
     this.#table = table;
     this.header = header;
-    this.#entries = entries;
+    this.#named = named;
     this.#sliceEntries = sliceEntries;
-    this.objectBased = entries.has(OBJECT_GRAPH_PROTO_KEY);
-    // Stored bytes of each partitioned tensor's slices (the size shown for a partitioned string).
-    const sliceBytes = new Map<string, number>();
-    for (const e of sliceEntries.values()) {
-      const full = e.slice?.fullName ?? "";
-      sliceBytes.set(full, (sliceBytes.get(full) ?? 0) + e.proto.size);
-    }
-    this.#list = [...entries.values()].map((e) => ({
-      name: e.key,
-      dtype: e.dtype,
-      shape: e.shape,
-      bytes:
-        e.proto.slices.length > 0
-          ? (fixedByteSize(e.dtype, e.shape) ?? sliceBytes.get(e.key) ?? 0)
-          : e.proto.size,
-      slices: e.proto.slices.length > 0 ? e.proto.slices : undefined,
-    }));
+    this.objectBased = named.find(OBJECT_GRAPH_PROTO_KEY) >= 0;
   }
 
   /**
    * Opens the bundle at `prefix` (reads `prefix.index` only) and validates every entry: dtype,
-   * shape, size against shape × dtype, shard id, slices.
+   * shape, size against shape × dtype, shard id, slices. Entries are kept as columns
+   * (`entries.ts`); a {@link BundleEntry} is built when asked for.
    * @param prefix  checkpoint prefix, e.g. `/ckpts/model.ckpt-1000`
    * @throws NotFoundError when `prefix.index` is missing; CorruptCheckpointError for a bad table,
    *         header or entry; UnsupportedError for an unknown dtype or a too-new format version
@@ -154,60 +145,8 @@ export class BundleReader implements CheckpointReader {
     const source = indexSource ?? (await FileSource.open(file));
     try {
       const table = await TableReader.open(source);
-      let header: BundleHeaderProto | undefined;
-      const entries = new Map<string, BundleEntry>();
-      const sliceEntries = new Map<string, BundleEntry>();
-      for await (const { offset: blockOffset, entries: block } of table.blocks())
-        for (const { key: rawKey, value } of block) {
-          if (header === undefined) {
-            if (rawKey.length !== 0) {
-              throw new CorruptCheckpointError(
-                "unable to read file: failed to seek to header entry (first key is not the empty key)",
-                { file, offset: blockOffset },
-              );
-            }
-            header = checkHeader(
-              decodeBundleHeader(value, { file, key: "", offset: blockOffset }),
-              file,
-              blockOffset,
-            );
-            continue;
-          }
-          if (rawKey[0] === 0) {
-            const printable = printableKey(rawKey);
-            const { name, slice } = decodeSliceKey(rawKey, { file, key: printable, offset: blockOffset });
-            const entry = makeEntry(
-              `${name} [slice ${formatSlice(slice)}]`,
-              value,
-              header,
-              file,
-              blockOffset,
-            );
-            sliceEntries.set(Buffer.from(rawKey).toString("hex"), {
-              ...entry,
-              slice: { fullName: name, slice },
-            });
-            continue;
-          }
-          let name: string;
-          try {
-            name = decodeUtf8(rawKey);
-          } catch {
-            throw new CorruptCheckpointError("tensor name is not UTF-8", {
-              file,
-              key: printableKey(rawKey),
-              offset: blockOffset,
-            });
-          }
-          entries.set(name, makeEntry(name, value, header, file, blockOffset));
-        }
-      if (header === undefined) {
-        throw new CorruptCheckpointError(
-          "unable to read file: failed to seek to header entry (empty table)",
-          { file },
-        );
-      }
-      return new BundleReader(prefix, source, table, header, entries, sliceEntries);
+      const { header, named, sliceEntries } = await readIndex(table, file);
+      return new BundleReader(prefix, source, table, header, named, sliceEntries);
     } catch (e) {
       await source.close();
       throw e;
@@ -231,17 +170,45 @@ export class BundleReader implements CheckpointReader {
   }
 
   list(): readonly VariableInfo[] {
+    if (this.#list === undefined) {
+      const named = this.#named;
+      const list = new Array<VariableInfo>(named.length);
+      const sliceBytes = () => this.#partitionedBytes();
+      for (let i = 0; i < list.length; i++) list[i] = named.info(i, sliceBytes);
+      this.#list = list;
+    }
     return this.#list;
   }
 
   get(name: string): VariableInfo | undefined {
-    this.#infoByName ??= new Map(this.#list.map((v) => [v.name, v]));
-    return this.#infoByName.get(name);
+    const i = this.#named.find(name);
+    return i < 0 ? undefined : this.#named.info(i, () => this.#partitionedBytes());
   }
 
-  /** The raw index entry for `name` (undefined if absent). */
+  #partitionedBytes(): Map<string, number> {
+    if (this.#sliceBytes === undefined) {
+      this.#sliceBytes = new Map<string, number>();
+      for (const e of this.#sliceEntries.values()) {
+        const full = e.slice?.fullName ?? "";
+        this.#sliceBytes.set(full, (this.#sliceBytes.get(full) ?? 0) + e.proto.size);
+      }
+    }
+    return this.#sliceBytes;
+  }
+
+  /** The raw index entry for `name` (undefined if absent); the same object for the same name. */
   entry(name: string): BundleEntry | undefined {
-    return this.#entries.get(name);
+    const i = this.#named.find(name);
+    return i < 0 ? undefined : this.#entryAt(i);
+  }
+
+  #entryAt(i: number): BundleEntry {
+    let e = this.#entryCache.get(i);
+    if (e === undefined) {
+      e = this.#named.entry(i);
+      this.#entryCache.set(i, e);
+    }
+    return e;
   }
 
   /**
@@ -251,7 +218,7 @@ export class BundleReader implements CheckpointReader {
    * {@link streamWhole} verifies, or the range a linked output shard points into.
    */
   storedWhole(name: string): BundleEntry | undefined {
-    const e = this.#entries.get(name);
+    const e = this.entry(name);
     if (e === undefined || e.proto.slices.length > 0 || this.header.endianness !== "little") return undefined;
     if (e.dtype.kind === "resource" || e.dtype.kind === "unknown") return undefined;
     return e;
@@ -262,7 +229,10 @@ export class BundleReader implements CheckpointReader {
    * not the full-name entries of partitioned tensors), in data order: by shard, then offset.
    */
   storedEntries(): BundleEntry[] {
-    const all = [...this.#entries.values()].filter((e) => e.proto.slices.length === 0);
+    const all: BundleEntry[] = [];
+    const named = this.#named;
+    for (let i = 0; i < named.length; i++)
+      if (!named.partitioned(i)) all.push(this.#entryCache.get(i) ?? named.entry(i));
     for (const e of this.#sliceEntries.values()) all.push(e); // no spread: 10⁵+ entries overflow the stack
     return all.sort((a, b) => a.proto.shardId - b.proto.shardId || a.proto.offset - b.proto.offset);
   }
@@ -354,7 +324,7 @@ export class BundleReader implements CheckpointReader {
   }
 
   async readTensor(name: string): Promise<Tensor> {
-    const entry = this.#entries.get(name);
+    const entry = this.entry(name);
     if (entry === undefined)
       throw new NotFoundError(`key ${name} not found in checkpoint`, { file: metaFilename(this.path) });
     if (entry.proto.slices.length > 0) return this.#readPartitioned(entry);
@@ -420,7 +390,7 @@ export class BundleReader implements CheckpointReader {
    * for other layouts (read those with {@link readTensor}). CRCs are verified as each piece ends.
    */
   streamWhole(name: string, chunkBytes = STREAM_CHUNK_BYTES): AsyncGenerator<Uint8Array> | undefined {
-    const entry = this.#entries.get(name);
+    const entry = this.entry(name);
     if (entry === undefined || entry.dtype.itemSize === undefined || this.header.endianness !== "little")
       return undefined;
     if (entry.proto.slices.length === 0) return this.#stream({ key: name, entry }, chunkBytes);
@@ -622,7 +592,9 @@ export class BundleReader implements CheckpointReader {
   async verify(onProgress?: ProgressFn): Promise<VerifyResult> {
     const failures: VerifyFailure[] = [];
     const ranges: DataRange[] = [];
-    for (const entry of this.#entries.values()) {
+    const named = this.#named;
+    for (let i = 0; i < named.length; i++) {
+      const entry = this.#entryCache.get(i) ?? named.entry(i);
       if (entry.proto.slices.length > 0) {
         try {
           this.#pieces(entry);
@@ -705,6 +677,99 @@ function unknownDtype(dtype: DTypeInfo, file: string, key: string): UnsupportedE
     `dtype enum value ${dtype.enumValue} is unknown to tfckpt (a newer TensorFlow's dtype?): the tensor is listed but its values cannot be read`,
     { file, key },
   );
+}
+
+/** What {@link BundleReader.open} reads from the index: header, named entries, slice entries. */
+interface BundleIndex {
+  readonly header: BundleHeaderProto;
+  readonly named: EntryTable;
+  readonly sliceEntries: Map<string, BundleEntry>;
+}
+
+/**
+ * Reads and checks every entry of the index table, one block at a time, into columns.
+ * @throws CorruptCheckpointError, UnsupportedError, LimitExceededError naming file, key, offset
+ */
+async function readIndex(table: TableReader, file: string): Promise<BundleIndex> {
+  let header: BundleHeaderProto | undefined;
+  const named = new EntryTable();
+  const sliceEntries = new Map<string, BundleEntry>();
+  const scanner = new BlockScanner();
+  const plain = new PlainEntryDecoder();
+  for (const { handle } of table.index) {
+    const offset = handle.offset;
+    const block = await table.readBlock(handle);
+    const n = scanner.scan(block, offset, file);
+    const blockNo = named.blockOffsets.push(offset) - 1;
+    for (let i = 0; i < n; i++) {
+      const ks = scanner.keyStart[i] as number;
+      const ke = ks + (scanner.keyLength[i] as number);
+      const vs = scanner.valueStart[i] as number;
+      const ve = vs + (scanner.valueLength[i] as number);
+      if (header === undefined) {
+        if (ke !== ks) {
+          throw new CorruptCheckpointError(
+            "unable to read file: failed to seek to header entry (first key is not the empty key)",
+            { file, offset },
+          );
+        }
+        header = checkHeader(
+          decodeBundleHeader(block.subarray(vs, ve), { file, key: "", offset }),
+          file,
+          offset,
+        );
+      } else if (ke > ks && scanner.keys[ks] === 0) {
+        const [hex, entry] = sliceEntry(
+          scanner.keys.subarray(ks, ke),
+          block.subarray(vs, ve),
+          header,
+          file,
+          offset,
+        );
+        sliceEntries.set(hex, entry);
+      } else {
+        const name = keyName(scanner.keys, ks, ke, file, offset);
+        if (!plain.decode(block, vs, ve) || !named.addPlain(name, plain, blockNo, header))
+          named.addEntry(makeEntry(name, block.subarray(vs, ve), header, file, offset), blockNo);
+      }
+    }
+  }
+  if (header === undefined) {
+    throw new CorruptCheckpointError("unable to read file: failed to seek to header entry (empty table)", {
+      file,
+    });
+  }
+  return { header, named, sliceEntries };
+}
+
+/** A tensor name from its key bytes `keys[start, end)`. @throws CorruptCheckpointError when not UTF-8 */
+function keyName(keys: Buffer, start: number, end: number, file: string, offset: number): string {
+  let ascii = true;
+  for (let i = start; ascii && i < end; i++) ascii = (keys[i] as number) < 0x80;
+  if (ascii) return keys.toString("latin1", start, end);
+  try {
+    return decodeUtf8(keys.subarray(start, end));
+  } catch {
+    throw new CorruptCheckpointError("tensor name is not UTF-8", {
+      file,
+      key: printableKey(keys.subarray(start, end)),
+      offset,
+    });
+  }
+}
+
+/** A slice entry (its key starts with 0x00) and the hex of its key. */
+function sliceEntry(
+  rawKey: Uint8Array,
+  value: Uint8Array,
+  header: BundleHeaderProto,
+  file: string,
+  offset: number,
+): [string, BundleEntry] {
+  const printable = printableKey(rawKey);
+  const { name, slice } = decodeSliceKey(rawKey, { file, key: printable, offset });
+  const entry = makeEntry(`${name} [slice ${formatSlice(slice)}]`, value, header, file, offset);
+  return [Buffer.from(rawKey).toString("hex"), { ...entry, slice: { fullName: name, slice } }];
 }
 
 function checkHeader(h: BundleHeaderProto, file: string, offset: number): BundleHeaderProto {

@@ -27,11 +27,14 @@ export function table(
   rows: readonly (readonly string[])[],
   right: ReadonlySet<number> = new Set(),
 ): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  // A loop, not Math.max(...rows): a spread of 10⁶ rows overflows the stack.
+  const widths = header.map((h, i) => rows.reduce((w, r) => Math.max(w, (r[i] ?? "").length), h.length));
   const line = (cells: readonly string[]) =>
     cells
       .map((c, i) => (right.has(i) ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
       .join("  ")
       .trimEnd();
-  return `${[line(header), ...rows.map(line)].join("\n")}\n`;
+  const lines = rows.map(line);
+  lines.unshift(line(header));
+  return `${lines.join("\n")}\n`;
 }
