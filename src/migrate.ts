@@ -213,7 +213,7 @@ function planLinks(
     if (a.source.concatAxis !== undefined || a.target.tensors !== undefined) continue;
     const e = source.storedWhole(a.source.names[0] as string);
     if (e === undefined || e.dtype.enumValue !== a.target.dtype.enumValue) continue;
-    if (e.shape.join() !== a.target.shape.join()) continue;
+    if (!sameShape(e.shape, a.target.shape)) continue;
     all.set(a, e);
   }
   const byShard = new Map<number, BundleEntry[]>();
@@ -233,6 +233,13 @@ function planLinks(
     outShard: new Map(sources.map((s, i) => [s, i])),
     linked,
   };
+}
+
+/** Whether two shapes are equal (element by element: no strings built per assignment). */
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**

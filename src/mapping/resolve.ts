@@ -714,10 +714,7 @@ function accountSources(
   }
   const attributes = c.target.attributes;
   return {
-    assignments: attributes.flatMap((t) => {
-      const a = c.assigned.get(t);
-      return a === undefined ? [] : [a];
-    }),
+    assignments: assignedInOrder(attributes, c.assigned),
     unassigned: attributes.filter((t) => !c.assigned.has(t)),
     problems: c.problems,
     usedSources: [...used],
@@ -726,6 +723,19 @@ function accountSources(
     rulesNeverFired: c.map.rules.map((r) => r.index).filter((i) => !c.fired.has(i)),
     notes: c.notes,
   };
+}
+
+/** The assignments of `attributes`, in their order (a loop: no array per attribute). */
+function assignedInOrder(
+  attributes: readonly TargetAttribute[],
+  assigned: ReadonlyMap<TargetAttribute, Assignment>,
+): Assignment[] {
+  const out: Assignment[] = [];
+  for (const t of attributes) {
+    const a = assigned.get(t);
+    if (a !== undefined) out.push(a);
+  }
+  return out;
 }
 
 /**
