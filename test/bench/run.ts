@@ -12,20 +12,36 @@
  *   list-1m        list a 1 000 000-variable checkpoint (index only; target < 5 s)
  *   migrate-100k   migrate 100 000 small variables, rename-only (target < 10 s)
  *   embedding      a 1 GiB embedding partitioned in 8 row slices, migrated into one whole tensor
+ *   sparse-20g     peak RSS of migrating a 20 GiB checkpoint next to a 2 GiB one (float32 [4096, 4096]
+ *                  tensors of zeros in a sparse data shard: nothing large is written), rename-only and
+ *                  with one transposed tensor, with --link (`--copy`: also without, which writes
+ *                  every byte of the output)
  *   draft-quality  draft-mapping precision / recall on test/draft's evaluation set
  *
  * @module
  */
 import { spawnSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BundleWriter } from "../../src/bundle/writer.js";
 import { openCheckpoint } from "../../src/checkpoint/open.js";
 import { dtypeFromName } from "../../src/dtypes.js";
+import { crc32c, maskCrc } from "../../src/io/crc32c.js";
 import { evalCases } from "../draft/cases.js";
 import { scoreCase } from "../draft/score.js";
+import { craftIndex, encodeBundleEntry, entry } from "../helpers/build.js";
 
 // dist/test/bench/run.js → <repo>/test/bench/out
 const OUT = join(fileURLToPath(import.meta.url), "..", "..", "..", "..", "test", "bench", "out");
@@ -371,6 +387,95 @@ async function embedding(): Promise<Row[]> {
   ];
 }
 
+const SPARSE_SIDE = 4096; // float32 [4096, 4096]: 64 MiB per tensor
+
+/**
+ * A checkpoint of `gib` GiB of zero float32 [4096, 4096] tensors whose data shard is one sparse
+ * file (ftruncate: no byte written), its index crafted with the CRC32C of 64 MiB of zeros
+ * (computed once); a rename map and a map transposing `layer_0/kernel`, with their target graph.
+ */
+function sparseInputs(dir: string, gib: number): { prefix: string; count: number } {
+  const prefix = join(dir, "src", "model.ckpt-1");
+  const count = Math.round((gib * 1024) / 64);
+  if (existsSync(`${prefix}.index`)) return { prefix, count };
+  const bytes = SPARSE_SIDE * SPARSE_SIDE * 4;
+  const zeros = new Uint8Array(8 << 20);
+  let crc = 0;
+  for (let at = 0; at < bytes; at += zeros.length) crc = crc32c(zeros, crc);
+  const entries: Array<[string, Uint8Array]> = [];
+  for (let i = 0; i < count; i++) {
+    const e = entry({
+      dims: [SPARSE_SIDE, SPARSE_SIDE],
+      size: bytes,
+      offset: i * bytes,
+      crc32c: maskCrc(crc),
+    });
+    entries.push([`layer_${i}/kernel`, encodeBundleEntry(e)]);
+  }
+  craftIndex(prefix, entries);
+  const fd = openSync(`${prefix}.data-00000-of-00001`, "w");
+  ftruncateSync(fd, count * bytes);
+  closeSync(fd);
+  const kernel = { dtype: "float32", shape: [SPARSE_SIDE, SPARSE_SIDE] };
+  const layers = Object.fromEntries(Array.from({ length: count }, (_, i) => [`layer_${i}`, { kernel }]));
+  writeFileSync(join(dir, "graph.json"), JSON.stringify({ model: layers }));
+  const scope = { from: "/", to: "model/" };
+  writeFileSync(join(dir, "rename.map.json"), JSON.stringify({ assignments: [scope] }));
+  const transpose = {
+    from: "layer_0/kernel",
+    to: "model/layer_0/kernel",
+    transforms: [{ op: "transpose", perm: [1, 0] }],
+  };
+  writeFileSync(join(dir, "transpose.map.json"), JSON.stringify({ assignments: [transpose, scope] }));
+  return { prefix, count };
+}
+
+/** Bytes the files under `dir` occupy on disk (`du`), to see whether an output stayed sparse. */
+function diskBytes(dir: string): number {
+  const r = spawnSync("du", ["-s", "--block-size=1", dir], { encoding: "utf8" });
+  return Number(r.stdout.split("\t")[0]);
+}
+
+/**
+ * Peak RSS of migrating the sparse checkpoint at 2 and 20 GiB: rename-only and with one tensor
+ * transposed, with --link (the output hard-links the source shard; only the index and a small
+ * shard are written), and with `copy` also without --link (every byte written: the kernel copy of
+ * ext4 and most file systems fills the holes, so the output is dense; needs the disk room).
+ */
+async function sparse20g(copy: boolean): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const gib of [2, 20]) {
+    const dir = join(OUT, `sparse-${gib}g`);
+    const { prefix, count } = sparseInputs(dir, gib);
+    for (const kind of ["rename", "transpose"]) {
+      for (const link of copy ? [true, false] : [true]) {
+        const out = join(dir, "out");
+        rmSync(out, { recursive: true, force: true });
+        const r = child("migrate", {
+          source: prefix,
+          target: join(dir, "graph.json"),
+          mapping: join(dir, `${kind}.map.json`),
+          output: join(out, "ckpt-1"),
+          link,
+        });
+        const onDisk = diskBytes(out);
+        rmSync(out, { recursive: true, force: true });
+        rows.push({
+          name: `${gib}G sparse ${kind === "rename" ? kind : "transp."}${link ? " link" : ""}`,
+          seconds: r.seconds,
+          bytes: count * SPARSE_SIDE * SPARSE_SIDE * 4,
+          maxRssMiB: r.maxRssMiB,
+          detail: `${count} × float32 [4096, 4096] of zeros; output ${(onDisk / 2 ** 20).toFixed(0)} MiB on disk; ${r.detail}`,
+        });
+        process.stderr.write(
+          `  ${rows.at(-1)?.name}: ${r.seconds.toFixed(2)} s, ${r.maxRssMiB.toFixed(0)} MiB\n`,
+        );
+      }
+    }
+  }
+  return rows;
+}
+
 /** draft-mapping precision / recall on the evaluation set in test/draft/. */
 async function draftQuality(): Promise<Row> {
   const { seconds, value } = await time(async () => evalCases().map(scoreCase));
@@ -405,6 +510,7 @@ async function main(): Promise<void> {
     ["list-1m", list1m],
     ["migrate-100k", migrate100k],
     ["embedding", embedding],
+    ["sparse-20g", () => sparse20g(only.includes("--copy"))],
     ["draft-quality", draftQuality],
   ];
   const wanted = only.filter((o) => !o.startsWith("--"));
