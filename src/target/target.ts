@@ -196,7 +196,7 @@ function collectAttributes(
     for (const a of node.attributes) {
       const { dtype, shape, tensors } = typeOf(nodeId, a);
       const slot = slots.get(nodeId);
-      out.push({
+      const attr: { -readonly [K in keyof TargetAttribute]: TargetAttribute[K] } = {
         nodeId,
         name: a.name,
         fullName: a.fullName,
@@ -205,10 +205,12 @@ function collectAttributes(
         shape,
         prettyName,
         objectPath: objectPath ?? `(node ${nodeId})`,
-        ...(aliases !== undefined ? { aliases } : {}),
-        ...(slot !== undefined ? { slot } : {}),
-        ...(tensors !== undefined ? { tensors } : {}),
-      });
+      };
+      // Optional keys set one by one, in this order (no spread per attribute).
+      if (aliases !== undefined) attr.aliases = aliases;
+      if (slot !== undefined) attr.slot = slot;
+      if (tensors !== undefined) attr.tensors = tensors;
+      out.push(attr);
     }
   });
   return out;
@@ -384,15 +386,47 @@ interface VariableSpec {
   slots?: Record<string, Record<string, { dtype?: string; shape?: number[]; fullName?: string }>>;
 }
 
-interface TreeNode {
-  readonly jsonPath: string;
+/**
+ * An object defined in the authoring document. Its JSON path and local names are spelled out
+ * from the parent links only when asked for (errors, full names): not one string and one array
+ * per object of a 10⁵-variable document.
+ */
+class TreeNode {
   /** Children in key order: objects defined here, or `$ref` edges to an object defined elsewhere. */
-  readonly children: Array<[string, TreeNode | RefEdge]>;
-  readonly variable?: VariableSpec;
-  /** Local names of the path where the object is defined in the document. */
-  readonly names: readonly string[];
+  readonly children: Array<[string, TreeNode | RefEdge]> = [];
+  readonly parent: TreeNode | undefined;
+  /** Local name under `parent`. */
+  readonly key: string;
+  readonly variable: VariableSpec | undefined;
   /** `"$name"` of an object: the TF name of an optimizer, used in default slot full names. */
-  readonly optimizerName?: string;
+  readonly optimizerName: string | undefined;
+  readonly #jsonPath: string | undefined;
+
+  constructor(
+    parent: TreeNode | undefined,
+    key: string,
+    extra: { variable?: VariableSpec; optimizerName?: string; jsonPath?: string } = {},
+  ) {
+    this.parent = parent;
+    this.key = key;
+    this.variable = extra.variable;
+    this.optimizerName = extra.optimizerName;
+    this.#jsonPath = extra.jsonPath;
+  }
+
+  get jsonPath(): string {
+    return (
+      this.#jsonPath ??
+      (this.parent === undefined ? "$" : `${this.parent.jsonPath}[${JSON.stringify(this.key)}]`)
+    );
+  }
+
+  /** Local names of the path where the object is defined in the document. */
+  get names(): string[] {
+    const out: string[] = [];
+    for (let n: TreeNode = this; n.parent !== undefined; n = n.parent) out.push(n.key);
+    return out.reverse();
+  }
 }
 
 /** `{"$ref": "a/b"}`: one more edge to the object defined at object path `a/b`. */
@@ -407,19 +441,19 @@ function isVariable(v: unknown): v is VariableSpec {
   return typeof v === "object" && v !== null && "dtype" in v && "shape" in v;
 }
 
-function toTree(obj: Record<string, unknown>, names: readonly string[], jsonPath: string): TreeNode {
-  const children: Array<[string, TreeNode | RefEdge]> = [];
-  for (const [k, v] of Object.entries(obj)) {
-    if (k.startsWith("$")) continue;
-    const p = `${jsonPath}[${JSON.stringify(k)}]`;
-    const ref = (v as { $ref?: unknown }).$ref;
-    if (typeof ref === "string") children.push([k, { jsonPath: p, ref }]);
-    else if (isVariable(v))
-      children.push([k, { jsonPath: p, children: [], variable: v, names: [...names, k] }]);
-    else children.push([k, toTree(v as Record<string, unknown>, [...names, k], p)]);
-  }
+function toTree(obj: Record<string, unknown>, parent?: TreeNode, key = ""): TreeNode {
   const name = obj.$name;
-  return { jsonPath, children, names, ...(typeof name === "string" ? { optimizerName: name } : {}) };
+  const node = new TreeNode(parent, key, typeof name === "string" ? { optimizerName: name } : {});
+  for (const k in obj) {
+    if (!Object.hasOwn(obj, k) || k.startsWith("$")) continue;
+    const v = obj[k];
+    const ref = (v as { $ref?: unknown }).$ref;
+    if (typeof ref === "string")
+      node.children.push([k, { jsonPath: `${node.jsonPath}[${JSON.stringify(k)}]`, ref }]);
+    else if (isVariable(v)) node.children.push([k, new TreeNode(node, k, { variable: v })]);
+    else node.children.push([k, toTree(v as Record<string, unknown>, node, k)]);
+  }
+  return node;
 }
 
 /**
@@ -525,21 +559,18 @@ export interface AuthoringOptions {
 }
 
 function fromAuthoring(doc: Record<string, unknown>, options: AuthoringOptions, file?: string): TargetGraph {
-  const root = toTree(doc, [], "$");
+  const root = toTree(doc);
   if (options.saveCounter && !root.children.some(([k]) => k === "save_counter")) {
+    const variable = { dtype: "int64", shape: [], fullName: "save_counter" };
     root.children.push([
       "save_counter",
-      {
-        jsonPath: "$.save_counter",
-        children: [],
-        variable: { dtype: "int64", shape: [], fullName: "save_counter" },
-        names: ["save_counter"],
-      },
+      new TreeNode(root, "save_counter", { variable, jsonPath: "$.save_counter" }),
     ]);
   }
   const { byPath, resolve } = resolveRefs(root, file);
   const { order, bfsPath } = numberBreadthFirst(root, resolve);
-  const id = new Map(order.map((n, i) => [n, i]));
+  const id = new Map<TreeNode, number>();
+  for (let i = 0; i < order.length; i++) id.set(order[i] as TreeNode, i);
   const nodes: GraphNode[] = order.map((n) => ({
     children: n.children.map(([k, c]) => ({
       nodeId: id.get(resolve(c) as TreeNode) as number,
@@ -593,15 +624,20 @@ type SlotRequest = { variable: TreeNode; spec: { dtype?: string; shape?: number[
 function resolveRefs(
   root: TreeNode,
   file: string | undefined,
-): { byPath: Map<string, TreeNode>; resolve: (c: TreeNode | RefEdge) => TreeNode | undefined } {
+): { byPath: () => Map<string, TreeNode>; resolve: (c: TreeNode | RefEdge) => TreeNode | undefined } {
   const defined: TreeNode[] = [root];
   for (let i = 0; i < defined.length; i++)
     for (const [, c] of (defined[i] as TreeNode).children) if (!isRef(c)) defined.push(c);
-  const byPath = new Map(defined.map((n) => [objectPathToString(n.names), n]));
+  // By path only when a `$ref` or `slots` names one: most documents have neither.
+  let paths: Map<string, TreeNode> | undefined;
+  const byPath = () => {
+    paths ??= new Map(defined.map((n) => [objectPathToString(n.names), n]));
+    return paths;
+  };
   const refProblems: DocumentProblem[] = [];
   const resolve = (c: TreeNode | RefEdge): TreeNode | undefined => {
     if (!isRef(c)) return c;
-    const n = byPath.get(c.ref);
+    const n = byPath().get(c.ref);
     if (n === undefined)
       refProblems.push({
         path: `${c.jsonPath}.$ref`,
@@ -644,15 +680,16 @@ function numberBreadthFirst(
  */
 function slotRequests(
   order: readonly TreeNode[],
-  byPath: ReadonlyMap<string, TreeNode>,
+  byPath: () => ReadonlyMap<string, TreeNode>,
   id: ReadonlyMap<TreeNode, number>,
   file: string | undefined,
 ): Map<number, Map<string, SlotRequest[]>> {
   const problems: DocumentProblem[] = [];
   const requests = new Map<number, Map<string, SlotRequest[]>>();
   for (const n of order) {
-    for (const [optPath, slots] of Object.entries(n.variable?.slots ?? {})) {
-      const opt = byPath.get(optPath);
+    if (n.variable?.slots === undefined) continue;
+    for (const [optPath, slots] of Object.entries(n.variable.slots)) {
+      const opt = byPath().get(optPath);
       if (opt === undefined) {
         problems.push({
           path: `${n.jsonPath}.slots[${JSON.stringify(optPath)}]`,

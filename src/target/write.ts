@@ -143,13 +143,14 @@ export async function writeObjectCheckpoint(
     );
     await writer.finish();
     const entries = new Map<string, WrittenEntry>();
+    const record = (k: string) => {
+      const e = writer.entry(k);
+      if (e !== undefined) entries.set(k, e);
+    };
     for (const a of target.attributes) {
-      const keys =
-        a.tensors === undefined ? [a.checkpointKey] : a.tensors.map((p) => a.checkpointKey + p.suffix);
-      for (const k of keys) {
-        const e = writer.entry(k);
-        if (e !== undefined) entries.set(k, e);
-      }
+      if (a.tensors === undefined)
+        record(a.checkpointKey); // no array per attribute
+      else for (const p of a.tensors) record(a.checkpointKey + p.suffix);
     }
     return { linked: writer.linkedShards(), entries };
   } catch (e) {
