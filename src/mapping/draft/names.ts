@@ -191,9 +191,5 @@ export function naturalCompare(a: string, b: string): number {
   return pa.length - pb.length;
 }
 
-/** `float32[3,4]`. */
-export const fmt = (v: { dtype: { name: string }; shape: readonly number[] }) =>
-  `${v.dtype.name}[${v.shape.join(",")}]`;
-
 /** Rounded to 3 decimals (confidences and scores in the map). */
 export const round = (x: number) => Math.round(x * 1000) / 1000;
