@@ -91,14 +91,17 @@ export interface CheckpointReader {
   streamWhole?(name: string): AsyncGenerator<Uint8Array> | undefined;
   /** Reads every byte and checks every checksum; never throws for bad data, reports it. */
   verify(onProgress?: ProgressFn): Promise<VerifyResult>;
-  /** The decoded object graph of an object-based checkpoint, else undefined. */
+  /**
+   * The decoded object graph of an object-based checkpoint, else undefined. Readers decode it
+   * with `readObjectGraph` (`src/graph/object-graph.ts`), the one decoder.
+   * @throws CorruptCheckpointError, LimitExceededError, and what {@link readTensor} throws
+   */
   objectGraph(): Promise<ObjectGraph | undefined>;
   /** Closes every open file. */
   close(): Promise<void>;
 }
 
-/** Checkpoint key of the serialized object graph (`trackable/constants.py`, OBJECT_GRAPH_PROTO_KEY). */
-export const OBJECT_GRAPH_PROTO_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH";
+export { OBJECT_GRAPH_PROTO_KEY } from "./graph/keys.js";
 
 /** Turns any error from a tensor read into a {@link VerifyFailure} (the key falls back to `key`). */
 export function toFailure(e: unknown, key: string): VerifyFailure {

@@ -9,7 +9,8 @@
 import { CorruptCheckpointError, type ErrorLocation, LimitExceededError } from "../errors.js";
 import { MAX_GRAPH_NODES, MAX_PATH_CHARS_FLOOR, MAX_PATH_EXPANSION } from "../limits.js";
 import { decodeObjectGraph, type ObjectGraphProto, type TrackableObjectProto } from "../proto/index.js";
-import { escapeLocalName } from "./keys.js";
+import type { Tensor } from "../tensor.js";
+import { escapeLocalName, OBJECT_GRAPH_PROTO_KEY } from "./keys.js";
 
 /** A validated object graph: node 0 is the root; every node id referenced is in range. */
 export type ObjectGraph = ObjectGraphProto;
@@ -23,6 +24,25 @@ export function parseObjectGraph(bytes: Uint8Array, loc: ErrorLocation = {}): Ob
   const g = decodeObjectGraph(bytes, loc);
   validateObjectGraph(g, loc);
   return g;
+}
+
+/**
+ * The one object-graph decoder every format reader uses: reads the string scalar stored under
+ * `_CHECKPOINTABLE_OBJECT_GRAPH` through the reader's own `readTensor`, then decodes and
+ * validates it ({@link parseObjectGraph}), as `tensorflow/python/checkpoint/checkpoint.py`
+ * (`_get_checkpoint_object_graph` via `CheckpointReader.get_tensor`) does.
+ * @param file the file errors name (the index of a V2 bundle, the V1 file pattern)
+ * @throws what `readTensor` throws; CorruptCheckpointError (naming `file`) when the entry is not a
+ *         string scalar, or (naming `file` and the key) for a malformed graph; LimitExceededError
+ */
+export async function readObjectGraph(
+  readTensor: (key: string) => Promise<Tensor>,
+  file: string,
+): Promise<ObjectGraph> {
+  const t = await readTensor(OBJECT_GRAPH_PROTO_KEY);
+  if (t.kind !== "string" || t.strings.length !== 1)
+    throw new CorruptCheckpointError(`${OBJECT_GRAPH_PROTO_KEY} is not a string scalar`, { file });
+  return parseObjectGraph(t.strings[0] as Uint8Array, { file, key: OBJECT_GRAPH_PROTO_KEY });
 }
 
 /**
