@@ -35,6 +35,7 @@ import {
   type CheckpointReader,
   OBJECT_GRAPH_PROTO_KEY,
   type ProgressFn,
+  type StoredLayout,
   toFailure,
   type VariableInfo,
   type VerifyFailure,
@@ -56,6 +57,7 @@ import {
   type Tensor,
 } from "../tensor.js";
 import { dataFilename, metaFilename } from "./naming.js";
+import { storedLayoutOf } from "./stored-layout.js";
 import { decodeStringTensor } from "./strings.js";
 import { decodeVariantTensor } from "./variants.js";
 
@@ -255,6 +257,11 @@ export class BundleReader implements CheckpointReader {
     if (e === undefined || e.proto.slices.length > 0 || this.header.endianness !== "little") return undefined;
     if (e.dtype.kind === "resource" || e.dtype.kind === "unknown") return undefined;
     return e;
+  }
+
+  /** The stored-layout capability ({@link CheckpointReader.storedLayout}). */
+  storedLayout(): StoredLayout {
+    return storedLayoutOf(this);
   }
 
   /**
