@@ -10,7 +10,7 @@ import { CorruptCheckpointError, type ErrorLocation, LimitExceededError } from "
 import { MAX_GRAPH_NODES, MAX_PATH_CHARS_FLOOR, MAX_PATH_EXPANSION } from "../limits.js";
 import { decodeObjectGraph, type ObjectGraphProto, type TrackableObjectProto } from "../proto/index.js";
 import type { Tensor } from "../tensor.js";
-import { escapeLocalName, OBJECT_GRAPH_PROTO_KEY } from "./keys.js";
+import { escapeLocalName, OBJECT_GRAPH_PROTO_KEY, slotVariablePath } from "./keys.js";
 
 /** A validated object graph: node 0 is the root; every node id referenced is in range. */
 export type ObjectGraph = ObjectGraphProto;
@@ -157,6 +157,52 @@ export class PathTree {
     const p = this.path(id);
     return p === undefined ? undefined : p.map(escapeLocalName).join("/");
   }
+}
+
+/** A slot variable node's owners: the optimizer node that lists it, its original variable node, its slot name. */
+export interface SlotOwner {
+  readonly optimizerNodeId: number;
+  readonly originalNodeId: number;
+  readonly slotName: string;
+}
+
+/** Every slot variable node of `g` with its owners (the optimizers' `slot_variables`; the last listing wins). */
+export function slotOwners(g: ObjectGraph): Map<number, SlotOwner> {
+  const m = new Map<number, SlotOwner>();
+  g.nodes.forEach((n, i) => {
+    for (const s of n.slotVariables)
+      m.set(s.slotVariableNodeId, {
+        optimizerNodeId: i,
+        originalNodeId: s.originalVariableNodeId,
+        slotName: s.slotName,
+      });
+  });
+  return m;
+}
+
+/**
+ * The one slot-path derivation: the object path TF derives node `id`'s checkpoint keys from. A
+ * node reached through children keeps its own path; a slot variable reached only through its
+ * optimizer gets `<variable path>/.OPTIMIZER_SLOT/<optimizer path>/<slot>`
+ * (`tensorflow/python/checkpoint/save_util_v1.py`, `_add_attributes_to_object_graph` via
+ * `trackable_utils.slot_variable_key`) when both its variable and its optimizer are reached;
+ * otherwise undefined.
+ */
+export function keyPathOf(
+  tree: PathTree,
+  slots: ReadonlyMap<number, SlotOwner>,
+  id: number,
+): string | undefined {
+  const p = tree.objectPath(id);
+  if (p !== undefined) return p;
+  const s = slots.get(id);
+  if (s === undefined || !tree.reached(s.originalNodeId) || !tree.reached(s.optimizerNodeId))
+    return undefined;
+  return slotVariablePath(
+    tree.objectPath(s.originalNodeId) as string,
+    tree.objectPath(s.optimizerNodeId) as string,
+    s.slotName,
+  );
 }
 
 /**
