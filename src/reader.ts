@@ -18,8 +18,9 @@ export interface VariableInfo {
   /** Full shape (elements per dimension); `[]` for a scalar. */
   readonly shape: readonly number[];
   /**
-   * Bytes of the tensor: for fixed-size dtypes elements × itemSize; for strings the stored
-   * encoding size (V2) or the total string bytes (V1).
+   * Bytes of the tensor: for fixed-size dtypes elements × itemSize; for strings and variants the
+   * stored size from the index (V2; summed over the slices of a partitioned one), or 0 (V1 and
+   * Keras, whose string sizes are not known without reading the values).
    */
   readonly bytes: number;
   /** The stored slices of a partitioned variable; undefined for an ordinary one. */

@@ -209,7 +209,7 @@ export function keyPathOf(
  * The graph's size as its proto would encode it, roughly (UTF-16 units of its strings plus a few
  * bytes per field), without encoding it: what {@link pathBudget} scales with.
  */
-export function graphSize(g: ObjectGraph): number {
+function graphSize(g: ObjectGraph): number {
   let n = 0;
   for (const node of g.nodes) {
     n += 4;

@@ -57,7 +57,7 @@ export interface Name {
 }
 
 /** Tokens of a path's segments (`bert/encoder/layer_3/attention/self/query/kernel`). */
-export function tokenize(segments: readonly string[]): Name {
+function tokenize(segments: readonly string[]): Name {
   const tokens: string[] = [];
   const numbers: number[] = [];
   for (const seg of segments) {

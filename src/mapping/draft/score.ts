@@ -36,7 +36,7 @@ export interface Scores {
  * `[heads, H/heads]`) is TF's heads-major split (BERT's `transpose_for_scores`, Keras's
  * `EinsumDense` of `MultiHeadAttention`).
  */
-export function shapeBridge(
+function shapeBridge(
   s: VariableInfo,
   t: TargetAttribute,
 ): { transforms: Transform[]; why: string } | undefined {
