@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { BundleReader } from "./bundle/reader.js";
 import { openCheckpoint } from "./checkpoint/open.js";
 import { NotFoundError } from "./errors.js";
 import { renderTree } from "./graph/object-graph.js";
@@ -56,13 +55,14 @@ export interface InspectResult {
 }
 
 /**
- * The summary of one tensor. A V2 tensor whose layout streams (stored whole, or partitioned along
- * its first axis) is summarised chunk by chunk, never materialised: memory stays at one read
- * chunk whatever the tensor's size. Other tensors are read whole.
+ * The summary of one tensor. A tensor the reader can stream ({@link CheckpointReader.streamWhole}:
+ * a V2 tensor stored whole or partitioned along its first axis, a Keras dataset) is summarised
+ * chunk by chunk, never materialised: memory stays at one read chunk whatever the tensor's size.
+ * Other tensors are read whole.
  */
 async function summarize(r: CheckpointReader, name: string, limit: number): Promise<TensorSummary> {
   const v = r.get(name);
-  const stream = v !== undefined && r instanceof BundleReader ? r.streamWhole(name) : undefined;
+  const stream = v !== undefined ? r.streamWhole?.(name) : undefined;
   if (v !== undefined && stream !== undefined) return summarizeStream(v.dtype, stream, limit);
   return summarizeTensor(await r.readTensor(name), limit);
 }

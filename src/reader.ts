@@ -7,7 +7,7 @@
 import type { DTypeInfo } from "./dtypes.js";
 import { TfckptError } from "./errors.js";
 import type { ObjectGraph } from "./graph/object-graph.js";
-import type { TensorSliceProto } from "./proto/index.js";
+import type { TensorSliceProto, VersionDef } from "./proto/index.js";
 import type { Tensor } from "./tensor.js";
 
 /** One variable (checkpoint key) as `tf.train.list_variables` shows it, plus storage details. */
@@ -18,8 +18,9 @@ export interface VariableInfo {
   /** Full shape (elements per dimension); `[]` for a scalar. */
   readonly shape: readonly number[];
   /**
-   * Bytes of the tensor: for fixed-size dtypes elements × itemSize; for strings the stored
-   * encoding size (V2) or the total string bytes (V1).
+   * Bytes of the tensor: for fixed-size dtypes elements × itemSize; for strings and variants the
+   * stored size from the index (V2; summed over the slices of a partitioned one), or 0 (V1 and
+   * Keras, whose string sizes are not known without reading the values).
    */
   readonly bytes: number;
   /** The stored slices of a partitioned variable; undefined for an ordinary one. */
@@ -89,16 +90,64 @@ export interface CheckpointReader {
    * @throws as {@link readTensor}, while iterating
    */
   streamWhole?(name: string): AsyncGenerator<Uint8Array> | undefined;
+  /**
+   * Optional capability: one stored slice of a partitioned variable, with the slice's shape;
+   * `index` counts the variable's {@link VariableInfo.slices}. V1 readers have it
+   * (`src/v1/reader.ts`), so a rewrite can keep V1 slices as slices.
+   * @throws NotFoundError for an unknown name or index; as {@link readTensor}
+   */
+  readSlice?(name: string, index: number): Promise<Tensor>;
+  /**
+   * Optional capability: the checkpoint as it is stored, entry by entry, so a rewrite can
+   * reproduce it byte for byte. V2 bundles have it (`src/bundle/stored-layout.ts`).
+   */
+  storedLayout?(): StoredLayout;
   /** Reads every byte and checks every checksum; never throws for bad data, reports it. */
   verify(onProgress?: ProgressFn): Promise<VerifyResult>;
-  /** The decoded object graph of an object-based checkpoint, else undefined. */
+  /**
+   * The decoded object graph of an object-based checkpoint, else undefined. Readers decode it
+   * with `readObjectGraph` (`src/graph/object-graph.ts`), the one decoder.
+   * @throws CorruptCheckpointError, LimitExceededError, and what {@link readTensor} throws
+   */
   objectGraph(): Promise<ObjectGraph | undefined>;
   /** Closes every open file. */
   close(): Promise<void>;
 }
 
-/** Checkpoint key of the serialized object graph (`trackable/constants.py`, OBJECT_GRAPH_PROTO_KEY). */
-export const OBJECT_GRAPH_PROTO_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH";
+export { OBJECT_GRAPH_PROTO_KEY } from "./graph/keys.js";
+
+/** One entry with data of its own, as a checkpoint stores it: a whole tensor or one slice of a partitioned one. */
+export interface StoredEntry {
+  /** Tensor name, or for a slice the printable form of its slice key. */
+  readonly key: string;
+  readonly dtype: DTypeInfo;
+  /** The stored shape (a slice's own shape for a slice). */
+  readonly shape: readonly number[];
+  /** Data shard holding the bytes. */
+  readonly shard: number;
+  /** Stored bytes. */
+  readonly size: number;
+  /** For a slice: the partitioned tensor's name and the slice. */
+  readonly slice: { readonly fullName: string; readonly slice: TensorSliceProto } | undefined;
+  /**
+   * The stored bytes as they are, in chunks; a fixed-size entry's CRC is checked after the last
+   * chunk (the final `next()` throws ChecksumMismatchError).
+   */
+  stream(): AsyncGenerator<Uint8Array>;
+  /** The entry's values, read and verified (a V2 bundle's `BundleReader::GetValue`). */
+  read(): Promise<Tensor>;
+}
+
+/** How a checkpoint is stored (the {@link CheckpointReader.storedLayout} capability). */
+export interface StoredLayout {
+  /** The header's version (`BundleHeaderProto.version`). */
+  readonly version: VersionDef;
+  readonly endianness: "little" | "big";
+  /** Every entry with data of its own, in data order: by shard, then offset. */
+  entries(): StoredEntry[];
+  /** True when the index blocks read so far were Snappy-compressed (ask after {@link entries}). */
+  indexSnappy(): boolean;
+}
 
 /** Turns any error from a tensor read into a {@link VerifyFailure} (the key falls back to `key`). */
 export function toFailure(e: unknown, key: string): VerifyFailure {

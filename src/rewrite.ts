@@ -7,7 +7,6 @@
  */
 
 import { basename, join } from "node:path";
-import { BundleReader } from "./bundle/reader.js";
 import { BundleWriter } from "./bundle/writer.js";
 import { isDirectoryOutput } from "./checkpoint/manager.js";
 import { openCheckpoint } from "./checkpoint/open.js";
@@ -15,9 +14,8 @@ import { checkpointStatePath, writeCheckpointState } from "./checkpoint/state.js
 import { UnsupportedError, UsageError } from "./errors.js";
 import { checkOutputPaths } from "./io/atomic.js";
 import { snappyImplementation } from "./io/snappy.js";
-import type { CheckpointFormat, CheckpointReader, ProgressFn } from "./reader.js";
+import type { CheckpointFormat, CheckpointReader, ProgressFn, StoredLayout } from "./reader.js";
 import { fixedByteSize, sliceExtents } from "./tensor.js";
-import { TensorSliceReader } from "./v1/reader.js";
 
 /** Options of {@link rewriteCheckpoint}. */
 export interface RewriteOptions {
@@ -120,15 +118,20 @@ export function checkpointBaseName(sourcePath: string): string {
  * byte-swapped (and its slices merged). Appends a note to `notes` when it swaps.
  * @throws UnsupportedError for resource or unknown dtypes
  */
-function bundleItems(reader: BundleReader, options: RewriteOptions, notes: string[]): Item[] {
+function bundleItems(
+  reader: CheckpointReader,
+  layout: StoredLayout,
+  options: RewriteOptions,
+  notes: string[],
+): Item[] {
   const items: Item[] = [];
   const merged = new Set<string>();
   // A big-endian bundle is rewritten little-endian: values go through readTensor, which swaps.
-  const bigEndian = reader.header.endianness === "big";
+  const bigEndian = layout.endianness === "big";
   if (bigEndian)
     notes.push("big-endian source: tensors byte-swapped to little-endian; partitioned tensors merged");
-  for (const e of reader.storedEntries()) {
-    const sourceShard = e.proto.shardId;
+  for (const e of layout.entries()) {
+    const sourceShard = e.shard;
     if (e.slice !== undefined) {
       const { fullName, slice } = e.slice;
       const full = reader.get(fullName);
@@ -145,15 +148,15 @@ function bundleItems(reader: BundleReader, options: RewriteOptions, notes: strin
         });
       } else {
         items.push({
-          size: e.proto.size,
+          size: e.size,
           sourceShard,
           write: async (w, shard) => {
             if (e.dtype.kind !== "string") {
-              await w.addSlice(fullName, full.shape, slice, e.dtype, reader.streamEntry(e), { shard });
+              await w.addSlice(fullName, full.shape, slice, e.dtype, e.stream(), { shard });
               return;
             }
             // A string slice is re-encoded so its CRC follows TF's string recipe.
-            const t = await reader.readStored(e);
+            const t = await e.read();
             if (t.kind === "string")
               await w.addStringSlice(fullName, full.shape, slice, t.dtype, t.strings, { shard });
           },
@@ -162,9 +165,9 @@ function bundleItems(reader: BundleReader, options: RewriteOptions, notes: strin
     } else if (e.dtype.kind === "string" || e.dtype.kind === "variant") {
       // Strings are re-encoded (same bytes, TF's CRC); variants are copied as they are.
       items.push({
-        size: e.proto.size,
+        size: e.size,
         sourceShard,
-        write: async (w, shard) => w.addTensor(e.key, await reader.readStored(e), { shard }),
+        write: async (w, shard) => w.addTensor(e.key, await e.read(), { shard }),
       });
     } else if (e.dtype.kind === "resource" || e.dtype.kind === "unknown") {
       throw new UnsupportedError(`${e.dtype.name} tensors cannot be rewritten`, {
@@ -173,14 +176,14 @@ function bundleItems(reader: BundleReader, options: RewriteOptions, notes: strin
       });
     } else {
       items.push({
-        size: e.proto.size,
+        size: e.size,
         sourceShard,
         write: bigEndian
           ? async (w, shard) => {
               const t = await reader.readTensor(e.key);
               if (t.kind === "fixed") await w.add(e.key, t.dtype, t.shape, t.data, { shard });
             }
-          : (w, shard) => w.add(e.key, e.dtype, e.shape, reader.streamEntry(e), { shard }),
+          : (w, shard) => w.add(e.key, e.dtype, e.shape, e.stream(), { shard }),
       });
     }
   }
@@ -195,7 +198,8 @@ function tensorSliceItems(reader: CheckpointReader, options: RewriteOptions): It
   const items: Item[] = [];
   for (const v of reader.list()) {
     // A V1 partitioned variable stays partitioned (each V1 slice a V2 slice) unless merging is asked.
-    if (v.slices !== undefined && !options.mergeSlices && reader instanceof TensorSliceReader) {
+    const readSlice = reader.readSlice?.bind(reader);
+    if (v.slices !== undefined && !options.mergeSlices && readSlice !== undefined) {
       const full = v;
       full.slices?.forEach((slice, i) => {
         const { lengths } = sliceExtents(slice, full.shape);
@@ -203,7 +207,7 @@ function tensorSliceItems(reader: CheckpointReader, options: RewriteOptions): It
           size: fixedByteSize(full.dtype, lengths) ?? 0,
           sourceShard: 0,
           write: async (w, shard) => {
-            const t = await reader.readSlice(full.name, i);
+            const t = await readSlice(full.name, i);
             if (t.kind === "fixed")
               await w.addSlice(full.name, full.shape, slice, t.dtype, t.data, { shard });
             else if (t.kind === "string")
@@ -242,16 +246,11 @@ export async function rewriteCheckpoint(
     if (options.writeState)
       await checkOutputPaths([checkpointStatePath(dst)], { force: options.force ?? false });
     const notes = [...reader.notes];
+    const layout = reader.storedLayout?.();
     const items =
-      reader instanceof BundleReader
-        ? bundleItems(reader, options, notes)
-        : tensorSliceItems(reader, options);
-    const { shardOf, numShards } = planShards(
-      items,
-      options,
-      reader instanceof BundleReader ? reader.shards : 1,
-    );
-    const indexSnappy = reader instanceof BundleReader && reader.indexStats.compressedBlocks > 0;
+      layout !== undefined ? bundleItems(reader, layout, options, notes) : tensorSliceItems(reader, options);
+    const { shardOf, numShards } = planShards(items, options, layout !== undefined ? reader.shards : 1);
+    const indexSnappy = layout?.indexSnappy() ?? false;
     if (indexSnappy && !snappyImplementation().native)
       notes.push(
         "index blocks compressed with snappyjs (JavaScript; the native snappy module did not load): the .index may differ byte-wise from a native or TensorFlow write, and reads back the same",
@@ -259,9 +258,9 @@ export async function rewriteCheckpoint(
     const writer = await BundleWriter.create(dst, {
       numShards,
       force: options.force ?? false,
-      ...(reader instanceof BundleReader
+      ...(layout !== undefined
         ? {
-            version: reader.header.version,
+            version: layout.version,
             indexCompression: indexSnappy ? "snappy" : "none",
           }
         : {}),

@@ -42,7 +42,7 @@ function validator(name: string): ValidateFunction {
 }
 
 /** `/assignments/2/to` → `$.assignments[2].to`. */
-export function jsonPath(pointer: string): string {
+function jsonPath(pointer: string): string {
   let out = "$";
   for (const raw of pointer.split("/").slice(1)) {
     const seg = raw.replaceAll("~1", "/").replaceAll("~0", "~");
@@ -114,7 +114,7 @@ export function validateDocument(schema: string, doc: unknown, what: string, fil
 }
 
 /** Nesting depth of a JSON value, computed without recursion. */
-export function jsonDepth(doc: unknown): number {
+function jsonDepth(doc: unknown): number {
   let max = 0;
   const stack: Array<[unknown, number]> = [[doc, 1]];
   while (stack.length > 0) {
@@ -129,7 +129,8 @@ export function jsonDepth(doc: unknown): number {
 
 /**
  * Reads and parses a JSON file.
- * @throws InvalidDocumentError for malformed JSON (with the parser's position); NotFoundError
+ * @throws InvalidDocumentError for a file that cannot be read (its path `$`, the system's reason)
+ *         or malformed JSON (with the parser's position)
  */
 export function readJsonFile(file: string, what: string): unknown {
   let text: string;

@@ -112,6 +112,17 @@ export function sliceExtents(
   return { starts, lengths };
 }
 
+/**
+ * The one tensor-type text: a dtype and shape as `float32[3, 4]` (in error messages), or
+ * `float32[3,4]` with `compact` (in listings and drafted maps).
+ */
+export function formatType(
+  t: { readonly dtype: { readonly name: string }; readonly shape: readonly number[] },
+  compact = false,
+): string {
+  return `${t.dtype.name}[${t.shape.join(compact ? "," : ", ")}]`;
+}
+
 /** A slice as TF's Python spec text: `start,length` per dimension joined by `:` (`-` for whole). */
 export function formatSlice(slice: TensorSliceProto): string {
   return slice.map((e) => (e.length < 0 ? "-" : `${e.start},${e.length}`)).join(":");

@@ -19,7 +19,7 @@ import {
   TfckptError,
   UnsupportedError,
 } from "../errors.js";
-import { type ObjectGraph, parseObjectGraph } from "../graph/object-graph.js";
+import { type ObjectGraph, readObjectGraph } from "../graph/object-graph.js";
 import { type ByteSource, FileSource } from "../io/byte-source.js";
 import { crc32c, maskCrc } from "../io/crc32c.js";
 import { decodeUtf8 } from "../io/utf8.js";
@@ -35,6 +35,7 @@ import {
   type CheckpointReader,
   OBJECT_GRAPH_PROTO_KEY,
   type ProgressFn,
+  type StoredLayout,
   toFailure,
   type VariableInfo,
   type VerifyFailure,
@@ -58,6 +59,7 @@ import {
 } from "../tensor.js";
 import { EntryTable, PlainEntryDecoder } from "./entries.js";
 import { dataFilename, metaFilename } from "./naming.js";
+import { storedLayoutOf } from "./stored-layout.js";
 import { decodeStringTensor } from "./strings.js";
 import { decodeVariantTensor } from "./variants.js";
 
@@ -222,6 +224,11 @@ export class BundleReader implements CheckpointReader {
     if (e === undefined || e.proto.slices.length > 0 || this.header.endianness !== "little") return undefined;
     if (e.dtype.kind === "resource" || e.dtype.kind === "unknown") return undefined;
     return e;
+  }
+
+  /** The stored-layout capability ({@link CheckpointReader.storedLayout}). */
+  storedLayout(): StoredLayout {
+    return storedLayoutOf(this);
   }
 
   /**
@@ -644,17 +651,7 @@ export class BundleReader implements CheckpointReader {
 
   objectGraph(): Promise<ObjectGraph | undefined> {
     if (!this.objectBased) return Promise.resolve(undefined);
-    this.#graph ??= this.readTensor(OBJECT_GRAPH_PROTO_KEY).then((t) => {
-      if (t.kind !== "string" || t.strings.length !== 1) {
-        throw new CorruptCheckpointError(`${OBJECT_GRAPH_PROTO_KEY} is not a string scalar`, {
-          file: metaFilename(this.path),
-        });
-      }
-      return parseObjectGraph(t.strings[0] as Uint8Array, {
-        file: metaFilename(this.path),
-        key: OBJECT_GRAPH_PROTO_KEY,
-      });
-    });
+    this.#graph ??= readObjectGraph((key) => this.readTensor(key), metaFilename(this.path));
     return this.#graph;
   }
 

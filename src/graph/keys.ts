@@ -6,6 +6,8 @@
  * @module
  */
 
+/** Checkpoint key of the serialized object graph (`trackable/constants.py`, OBJECT_GRAPH_PROTO_KEY). */
+export const OBJECT_GRAPH_PROTO_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH";
 /** Attribute name of a variable's value (`VARIABLE_VALUE_KEY`). */
 export const VARIABLE_VALUE = "VARIABLE_VALUE";
 /** Separator segment before attribute names (`_OBJECT_ATTRIBUTES_NAME`). */

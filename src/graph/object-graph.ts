@@ -9,7 +9,8 @@
 import { CorruptCheckpointError, type ErrorLocation, LimitExceededError } from "../errors.js";
 import { MAX_GRAPH_NODES, MAX_PATH_CHARS_FLOOR, MAX_PATH_EXPANSION } from "../limits.js";
 import { decodeObjectGraph, type ObjectGraphProto, type TrackableObjectProto } from "../proto/index.js";
-import { escapeLocalName } from "./keys.js";
+import type { Tensor } from "../tensor.js";
+import { escapeLocalName, OBJECT_GRAPH_PROTO_KEY, slotVariablePath } from "./keys.js";
 
 /** A validated object graph: node 0 is the root; every node id referenced is in range. */
 export type ObjectGraph = ObjectGraphProto;
@@ -23,6 +24,25 @@ export function parseObjectGraph(bytes: Uint8Array, loc: ErrorLocation = {}): Ob
   const g = decodeObjectGraph(bytes, loc);
   validateObjectGraph(g, loc);
   return g;
+}
+
+/**
+ * The one object-graph decoder every format reader uses: reads the string scalar stored under
+ * `_CHECKPOINTABLE_OBJECT_GRAPH` through the reader's own `readTensor`, then decodes and
+ * validates it ({@link parseObjectGraph}), as `tensorflow/python/checkpoint/checkpoint.py`
+ * (`_get_checkpoint_object_graph` via `CheckpointReader.get_tensor`) does.
+ * @param file the file errors name (the index of a V2 bundle, the V1 file pattern)
+ * @throws what `readTensor` throws; CorruptCheckpointError (naming `file`) when the entry is not a
+ *         string scalar, or (naming `file` and the key) for a malformed graph; LimitExceededError
+ */
+export async function readObjectGraph(
+  readTensor: (key: string) => Promise<Tensor>,
+  file: string,
+): Promise<ObjectGraph> {
+  const t = await readTensor(OBJECT_GRAPH_PROTO_KEY);
+  if (t.kind !== "string" || t.strings.length !== 1)
+    throw new CorruptCheckpointError(`${OBJECT_GRAPH_PROTO_KEY} is not a string scalar`, { file });
+  return parseObjectGraph(t.strings[0] as Uint8Array, { file, key: OBJECT_GRAPH_PROTO_KEY });
 }
 
 /**
@@ -139,11 +159,57 @@ export class PathTree {
   }
 }
 
+/** A slot variable node's owners: the optimizer node that lists it, its original variable node, its slot name. */
+export interface SlotOwner {
+  readonly optimizerNodeId: number;
+  readonly originalNodeId: number;
+  readonly slotName: string;
+}
+
+/** Every slot variable node of `g` with its owners (the optimizers' `slot_variables`; the last listing wins). */
+export function slotOwners(g: ObjectGraph): Map<number, SlotOwner> {
+  const m = new Map<number, SlotOwner>();
+  g.nodes.forEach((n, i) => {
+    for (const s of n.slotVariables)
+      m.set(s.slotVariableNodeId, {
+        optimizerNodeId: i,
+        originalNodeId: s.originalVariableNodeId,
+        slotName: s.slotName,
+      });
+  });
+  return m;
+}
+
+/**
+ * The one slot-path derivation: the object path TF derives node `id`'s checkpoint keys from. A
+ * node reached through children keeps its own path; a slot variable reached only through its
+ * optimizer gets `<variable path>/.OPTIMIZER_SLOT/<optimizer path>/<slot>`
+ * (`tensorflow/python/checkpoint/save_util_v1.py`, `_add_attributes_to_object_graph` via
+ * `trackable_utils.slot_variable_key`) when both its variable and its optimizer are reached;
+ * otherwise undefined.
+ */
+export function keyPathOf(
+  tree: PathTree,
+  slots: ReadonlyMap<number, SlotOwner>,
+  id: number,
+): string | undefined {
+  const p = tree.objectPath(id);
+  if (p !== undefined) return p;
+  const s = slots.get(id);
+  if (s === undefined || !tree.reached(s.originalNodeId) || !tree.reached(s.optimizerNodeId))
+    return undefined;
+  return slotVariablePath(
+    tree.objectPath(s.originalNodeId) as string,
+    tree.objectPath(s.optimizerNodeId) as string,
+    s.slotName,
+  );
+}
+
 /**
  * The graph's size as its proto would encode it, roughly (UTF-16 units of its strings plus a few
  * bytes per field), without encoding it: what {@link pathBudget} scales with.
  */
-export function graphSize(g: ObjectGraph): number {
+function graphSize(g: ObjectGraph): number {
   let n = 0;
   for (const node of g.nodes) {
     n += 4;

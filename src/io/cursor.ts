@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CorruptCheckpointError, type ErrorLocation } from "../errors.js";
+import { CorruptCheckpointError, type ErrorLocation, UsageError } from "../errors.js";
 
 /** Reads little-endian fixed-width integers and LEB128 varints from a `Uint8Array`. */
 export class Cursor {
@@ -145,9 +145,9 @@ export class ByteWriter {
     return this;
   }
 
-  /** Unsigned LEB128 of a non-negative safe integer (TF `PutVarint32` / `PutVarint64`). */
+  /** Unsigned LEB128 of a non-negative safe integer (TF `PutVarint32` / `PutVarint64`). @throws UsageError for any other value */
   varint(v: number): this {
-    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`varint out of range: ${v}`);
+    if (!Number.isSafeInteger(v) || v < 0) throw new UsageError(`varint out of range: ${v}`);
     let x = v;
     while (x >= 0x80) {
       this.u8((x % 0x80) | 0x80);

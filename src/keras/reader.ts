@@ -18,13 +18,7 @@ import {
   type VerifyResult,
 } from "../reader.js";
 import { type FixedTensor, fixedByteSize, numElements } from "../tensor.js";
-import {
-  KERAS_CONFIG_ENTRY,
-  KERAS_METADATA_ENTRY,
-  removeUnpacked,
-  type UnpackedArchive,
-  unpackKerasArchive,
-} from "./archive.js";
+import { removeUnpacked, type UnpackedArchive, unpackKerasArchive } from "./archive.js";
 import { type H5Entry, H5Reader } from "./hdf5.js";
 
 /** The structure of a Keras weights file: what a writer reproduces from a template. */
@@ -39,23 +33,6 @@ export interface KerasLayout {
 export function isKerasPath(path: string): boolean {
   const e = extname(path).toLowerCase();
   return e === ".h5" || e === ".hdf5" || e === ".keras";
-}
-
-/** The model config JSON text of a `.keras` layout, or undefined. */
-export function kerasConfigOf(layout: KerasLayout): string | undefined {
-  const e = layout.archive?.find((x) => x.name === KERAS_CONFIG_ENTRY);
-  return e === undefined ? undefined : new TextDecoder().decode(e.data);
-}
-
-/** The `metadata.json` of a `.keras` layout (`keras_version`, `date_saved`), or undefined. */
-export function kerasMetadataOf(layout: KerasLayout): Record<string, unknown> | undefined {
-  const e = layout.archive?.find((x) => x.name === KERAS_METADATA_ENTRY);
-  if (e === undefined) return undefined;
-  try {
-    return JSON.parse(new TextDecoder().decode(e.data)) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
 }
 
 type DatasetEntry = Extract<H5Entry, { kind: "dataset" }>;

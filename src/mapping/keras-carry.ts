@@ -8,6 +8,7 @@
  */
 import type { KerasPairing } from "../target/keras-pairing.js";
 import type { TargetAttribute, TargetGraph } from "../target/target.js";
+import { formatType } from "../tensor.js";
 import type { Assignment, Resolution, ResolutionProblem } from "./resolve.js";
 
 const SAVE_COUNTER = "save_counter/.ATTRIBUTES/VARIABLE_VALUE";
@@ -79,9 +80,7 @@ export function carryResolutionToKeras(
       `${dropped} value(s) of the TF2 template with no Keras dataset left out: the map ignores their sources`,
     );
   for (const k of pairing.unpairedKeras)
-    notes.push(
-      `${k.checkpointKey} (${k.dtype.name}[${k.shape.join(",")}]) pairs with no variable of the TF2 template`,
-    );
+    notes.push(`${k.checkpointKey} (${formatType(k, true)}) pairs with no variable of the TF2 template`);
   return {
     ...resolution,
     assignments,

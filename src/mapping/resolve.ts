@@ -25,12 +25,11 @@ import {
 import {
   type AssignmentMap,
   expandCaptures,
-  type OptimizerPreset,
   type OptimizerSpec,
   type Rule,
   type TargetRef,
 } from "./document.js";
-import { OPTIMIZER_PRESETS } from "./optimizer-presets.js";
+import { OPTIMIZER_PRESETS, tf1SlotSuffix } from "./optimizer-presets.js";
 
 /** Where an assignment's value comes from. */
 export type SourceSpec =
@@ -103,20 +102,6 @@ export interface ResolveOptions {
   /** Value for an unmapped `save_counter` (default 1, as after one `Checkpoint.save()`). */
   readonly saveCounter?: number;
 }
-
-/**
- * Keras 3 optimizer state (`keras/src/optimizers/*.py`, `add_optimizer_variables`): per preset,
- * the list attribute of the optimizer parallel to `_trainable_variables`, and which TF1 slot
- * (0 → `<var>/<Optimizer>`, 1 → `<var>/<Optimizer>_1`, …) fills it.
- */
-const KERAS3_LISTS: Record<OptimizerPreset, Record<string, number>> = {
-  adam: { _momentums: 0, _velocities: 1 },
-  momentum: { momentums: 0 },
-  rmsprop: { _velocities: 0, _momentums: 1 },
-  "rmsprop-centered": { _velocities: 0, _average_gradients: 1, _momentums: 2 },
-  adagrad: { _accumulators: 0 },
-  ftrl: { _accumulators: 0, _linears: 1 },
-};
 
 /** Transforms that change values, not layout: an optimizer's state does not inherit them. */
 const VALUE_TRANSFORMS = new Set(["add", "scale"]);
@@ -321,7 +306,7 @@ function keras3Candidates(c: Pick<Context, "map" | "notes">, target: TargetGraph
       );
       continue;
     }
-    for (const [list, slot] of Object.entries(KERAS3_LISTS[spec.preset])) {
+    for (const [list, slot] of Object.entries(OPTIMIZER_PRESETS[spec.preset].keras3)) {
       const listNode = nodeAtPath(target.graph, [list], opt);
       if (listNode === undefined) continue;
       for (const ch of target.graph.nodes[listNode]?.children ?? []) {
@@ -399,7 +384,7 @@ function stateSource(
 ): { names: string[]; suffix: string; transforms: Transform[] } | undefined {
   if (of === undefined || of.source.kind !== "variables") return undefined;
   const base = spec.slotSuffix ?? OPTIMIZER_PRESETS[spec.preset].base;
-  const suffix = spec.slotNames?.[slot] ?? (slot === 0 ? base : `${base}_${slot}`);
+  const suffix = spec.slotNames?.[slot] ?? tf1SlotSuffix(base, slot);
   return {
     names: of.source.names.map((n) => `${n}/${suffix}`),
     suffix,

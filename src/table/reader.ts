@@ -215,10 +215,9 @@ function uncompressBlock(contents: Uint8Array, file: string, offset: number, wha
       { file, offset },
     );
   }
+  let out: Uint8Array;
   try {
-    const out = snappyUncompress(contents, declared);
-    if (out.length !== declared) throw new Error(`decompressed ${out.length} bytes, header says ${declared}`);
-    return out;
+    out = snappyUncompress(contents, declared);
   } catch (e) {
     const m = e instanceof Error ? e.message : String(e);
     throw new CorruptCheckpointError(
@@ -227,4 +226,11 @@ function uncompressBlock(contents: Uint8Array, file: string, offset: number, wha
       { cause: e },
     );
   }
+  if (out.length !== declared) {
+    throw new CorruptCheckpointError(
+      `corrupted compressed block contents in ${what}: decompressed ${out.length} bytes, header says ${declared}`,
+      { file, offset },
+    );
+  }
+  return out;
 }

@@ -8,8 +8,15 @@
  * @module
  */
 
-import { attributeKey, slotVariablePath } from "../graph/keys.js";
-import { type ObjectGraph, PathTree, prettyNamer } from "../graph/object-graph.js";
+import { attributeKey } from "../graph/keys.js";
+import {
+  keyPathOf,
+  type ObjectGraph,
+  PathTree,
+  prettyNamer,
+  type SlotOwner,
+  slotOwners,
+} from "../graph/object-graph.js";
 import { type CheckpointReader, OBJECT_GRAPH_PROTO_KEY } from "../reader.js";
 import { storedAttributes } from "./stored.js";
 import { withCheckpointValues } from "./target.js";
@@ -42,11 +49,7 @@ export function checkConsistency(graph: ObjectGraph, reader: CheckpointReader): 
   const name = prettyNamer(graph, paths);
   const stored = storedAttributes(graph, reader.list());
   const referenced = new Set<string>([OBJECT_GRAPH_PROTO_KEY, ...stored.claimed]);
-  const slotOf = new Map<number, SlotRef>();
-  graph.nodes.forEach((n, i) => {
-    for (const s of n.slotVariables)
-      slotOf.set(s.slotVariableNodeId, { opt: i, orig: s.originalVariableNodeId, slot: s.slotName });
-  });
+  const slotOf = slotOwners(graph);
   const ctx: Context = { graph, reader, paths, name, slotOf, issues };
   checkAttributes(ctx, stored.multi, referenced);
   for (const v of reader.list()) {
@@ -63,20 +66,13 @@ export function checkConsistency(graph: ObjectGraph, reader: CheckpointReader): 
   return issues;
 }
 
-/** A slot variable's optimizer node, original variable node and slot name. */
-interface SlotRef {
-  readonly opt: number;
-  readonly orig: number;
-  readonly slot: string;
-}
-
 /** What the checks share; each appends its findings to `issues`. */
 interface Context {
   readonly graph: ObjectGraph;
   readonly reader: CheckpointReader;
   readonly paths: PathTree;
   readonly name: (id: number) => string;
-  readonly slotOf: ReadonlyMap<number, SlotRef>;
+  readonly slotOf: ReadonlyMap<number, SlotOwner>;
   readonly issues: ConsistencyIssue[];
 }
 
@@ -124,21 +120,8 @@ function checkAttributes(
 
 /** The key TF would give attribute `attr` of node `id` (by its path, or its slot's), if the node is reached. */
 function conventionalKey(ctx: Context, id: number, attr: string): string | undefined {
-  const { paths } = ctx;
-  const p = paths.objectPath(id);
-  const slot = ctx.slotOf.get(id);
-  if (p !== undefined) return attributeKey(p, attr);
-  if (slot !== undefined && paths.reached(slot.orig) && paths.reached(slot.opt)) {
-    return attributeKey(
-      slotVariablePath(
-        paths.objectPath(slot.orig) as string,
-        paths.objectPath(slot.opt) as string,
-        slot.slot,
-      ),
-      attr,
-    );
-  }
-  return undefined;
+  const p = keyPathOf(ctx.paths, ctx.slotOf, id);
+  return p === undefined ? undefined : attributeKey(p, attr);
 }
 
 /** Slot variables: not also regular dependencies, without dependencies, of a variable that holds a value. */
@@ -157,11 +140,11 @@ function checkSlots(ctx: Context): void {
         code: "slot",
         message: `slot variable ${name(slotNode)} has dependencies`,
       });
-    if (graph.nodes[s.orig]?.attributes.length === 0) {
+    if (graph.nodes[s.originalNodeId]?.attributes.length === 0) {
       issues.push({
         severity: "warning",
         code: "slot",
-        message: `slot '${s.slot}' of ${name(s.opt)} refers to ${name(s.orig)}, which holds no value`,
+        message: `slot '${s.slotName}' of ${name(s.optimizerNodeId)} refers to ${name(s.originalNodeId)}, which holds no value`,
       });
     }
   }

@@ -31,6 +31,7 @@
 
 import { VARIABLE_VALUE } from "../graph/keys.js";
 import { nodeAtPath } from "../graph/object-graph.js";
+import { formatType } from "../tensor.js";
 import { kerasVariablePaths, LAYER_VARIABLES } from "./keras.js";
 import type { TargetAttribute, TargetGraph } from "./target.js";
 
@@ -50,7 +51,7 @@ const same = (a: TargetAttribute, b: TargetAttribute) =>
   a.dtype.name === b.dtype.name && a.shape.join() === b.shape.join();
 
 /** Dtype and shape as one key (`float32[3,4]`). */
-const typeKey = (a: TargetAttribute) => `${a.dtype.name}[${a.shape.join(",")}]`;
+const typeKey = (a: TargetAttribute) => formatType(a, true);
 
 /** A TF1-style full name without the `:0` output suffix Keras 2 variables carry. */
 const bare = (n: string) => n.replace(/:\d+$/, "");
@@ -207,11 +208,7 @@ function pairLayerGroup(
     const name = spec?.names[index];
     const hits = name !== undefined ? (byName.get(name) ?? []) : (byType.get(typeKey(k)) ?? []); // untaken when the layer's pairing began
     if (hits.length === 1)
-      st.pair(
-        k,
-        hits[0]?.attr,
-        `layer ${group || "(model)"} ${name ?? `only ${k.dtype.name}[${k.shape.join(",")}]`}`,
-      );
+      st.pair(k, hits[0]?.attr, `layer ${group || "(model)"} ${name ?? `only ${formatType(k, true)}`}`);
   }
 }
 
@@ -256,7 +253,7 @@ function pairByScope(st: Pairing, root: string | undefined): void {
     const scope = scopes.get(k.checkpointKey);
     if (scope === undefined) continue;
     const left = byScope.get(`${scope}\0${typeKey(k)}`) ?? [];
-    if (left.length === 1) st.pair(k, left[0], `only ${k.dtype.name}[${k.shape.join(",")}] under ${scope}/`);
+    if (left.length === 1) st.pair(k, left[0], `only ${formatType(k, true)} under ${scope}/`);
   }
 }
 

@@ -83,6 +83,7 @@ export function kerasVariablePaths(layout: KerasLayout): Map<string, string> {
   return out;
 }
 
+import { formatType } from "../tensor.js";
 import type { TargetAttribute, TargetGraph } from "./target.js";
 
 /**
@@ -185,7 +186,7 @@ export function renderKerasTree(layout: KerasLayout): string[] {
     if (e.kind === "group") {
       const attrs = Object.entries(e.attrs).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
       lines.push(`${indent}${leaf}/${attrs.length > 0 ? `  (${attrs.join(", ")})` : ""}`);
-    } else lines.push(`${indent}${leaf}  ${e.dtype.name}[${e.shape.join(",")}]`);
+    } else lines.push(`${indent}${leaf}  ${formatType(e, true)}`);
   }
   return lines;
 }

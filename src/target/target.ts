@@ -20,11 +20,13 @@ import {
 } from "../errors.js";
 import { attributeKey, objectPathToString, slotVariablePath, VARIABLE_VALUE } from "../graph/keys.js";
 import {
+  keyPathOf,
   type ObjectGraph,
   ObjectPathIndex,
   PathTree,
   pathBudget,
   prettyNamer,
+  slotOwners,
   validateObjectGraph,
 } from "../graph/object-graph.js";
 import type { KerasLayout } from "../keras/reader.js";
@@ -108,22 +110,6 @@ export function optimizerPathOf(t: TargetGraph): string | undefined {
   return owner === undefined ? undefined : new PathTree(t.graph).objectPath(owner);
 }
 
-function slotOwners(
-  g: ObjectGraphProto,
-): Map<number, { optimizerNodeId: number; originalNodeId: number; slotName: string }> {
-  const m = new Map<number, { optimizerNodeId: number; originalNodeId: number; slotName: string }>();
-  g.nodes.forEach((n, i) => {
-    for (const s of n.slotVariables) {
-      m.set(s.slotVariableNodeId, {
-        optimizerNodeId: i,
-        originalNodeId: s.originalVariableNodeId,
-        slotName: s.slotName,
-      });
-    }
-  });
-  return m;
-}
-
 /** Whether some node of `g` is the end of two child edges (or the root of one): it then has several paths. */
 function reachedTwice(g: ObjectGraph): boolean {
   const seen = new Uint8Array(g.nodes.length);
@@ -157,18 +143,7 @@ function collectAttributes(
   const every = reachedTwice(g) ? new ObjectPathIndex(g) : undefined;
   const count = (id: number) => every?.count(id) ?? 1;
   const slots = slotOwners(g);
-  const pathOf = (id: number): string | undefined => {
-    const p = tree.objectPath(id);
-    if (p !== undefined) return p;
-    const s = slots.get(id);
-    if (s === undefined || !tree.reached(s.originalNodeId) || !tree.reached(s.optimizerNodeId))
-      return undefined;
-    return slotVariablePath(
-      tree.objectPath(s.originalNodeId) as string,
-      tree.objectPath(s.optimizerNodeId) as string,
-      s.slotName,
-    );
-  };
+  const pathOf = (id: number): string | undefined => keyPathOf(tree, slots, id);
   let cost = 0;
   g.nodes.forEach((node, id) => {
     if (node.attributes.length > 0 && (only === undefined || id === only))

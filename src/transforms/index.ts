@@ -15,11 +15,10 @@
  *
  * @module
  */
-import { f16round, setFloat16 } from "@petamoriken/float16";
-import { castClassOf, type DTypeInfo, dtypeFromName } from "../dtypes.js";
+import { castClassOf, type DTypeInfo, dtypeFromName, type ElementWriter } from "../dtypes.js";
 import { UsageError } from "../errors.js";
-import { type FixedTensor, numElements } from "../tensor.js";
-import { bfloat16Bits, realAt } from "../values.js";
+import { type FixedTensor, formatType, numElements } from "../tensor.js";
+import { realAt } from "../values.js";
 
 /** One transform as written in an assignment map. */
 export type Transform =
@@ -58,8 +57,8 @@ export class TransformError extends UsageError {
   override readonly name: string = "TransformError";
 }
 
-/** A tensor type as messages show it: `float32[3, 4]`. */
-export const formatType = (t: TensorType): string => `${t.dtype.name}[${t.shape.join(", ")}]`;
+/** A tensor type as messages show it: `float32[3, 4]` (re-exported from `tensor.ts`). */
+export { formatType };
 
 function axisOf(axis: number, rank: number, what: string): number {
   const a = axis < 0 ? axis + rank : axis;
@@ -199,6 +198,8 @@ const PLANS: { readonly [K in Transform["op"]]: Planner<K> } = {
   add: (t, input) => {
     if (input.dtype.kind !== "float")
       throw new TransformError(`add works on floating-point tensors, not ${input.dtype.name}`);
+    if (input.dtype.write === undefined)
+      throw new TransformError(`add cannot write ${input.dtype.name} elements: tfckpt does not round to it`);
     if (t.blocks !== undefined || t.block !== undefined) {
       if (t.axis === undefined || t.blocks === undefined || t.block === undefined) {
         throw new TransformError('add on one block needs "axis", "blocks" and "block"');
@@ -212,6 +213,10 @@ const PLANS: { readonly [K in Transform["op"]]: Planner<K> } = {
   scale: (_t, input) => {
     if (input.dtype.kind !== "float")
       throw new TransformError(`scale works on floating-point tensors, not ${input.dtype.name}`);
+    if (input.dtype.write === undefined)
+      throw new TransformError(
+        `scale cannot write ${input.dtype.name} elements: tfckpt does not round to it`,
+      );
     return { dtype: input.dtype, shape: input.shape };
   },
   splitHeads: (t, input) => {
@@ -391,61 +396,9 @@ function aligned(t: FixedTensor): Uint8Array {
   return t.data.byteOffset % 8 === 0 ? t.data : t.data.slice();
 }
 
-function writeNum(view: DataView, dtype: string, i: number, v: number | bigint): void {
-  const num = typeof v === "bigint" ? Number(v) : v;
-  const int = (lo: number, hi: number) =>
-    Number.isNaN(num) ? 0 : Math.min(hi, Math.max(lo, Math.trunc(num)));
-  switch (dtype) {
-    case "float16":
-      // tf.cast rounds float64 → float32 → float16 (Eigen's half conversion goes through float),
-      // which differs from one rounding for about 6 values in 100 000.
-      setFloat16(view, i * 2, f16round(Math.fround(num)), true);
-      return;
-    case "bfloat16":
-      view.setUint16(i * 2, bfloat16Bits(Math.fround(num)), true);
-      return;
-    case "float32":
-      view.setFloat32(i * 4, num, true);
-      return;
-    case "float64":
-      view.setFloat64(i * 8, num, true);
-      return;
-    case "int8":
-      view.setInt8(i, int(-128, 127));
-      return;
-    case "uint8":
-      view.setUint8(i, int(0, 255));
-      return;
-    case "int16":
-      view.setInt16(i * 2, int(-32768, 32767), true);
-      return;
-    case "uint16":
-      view.setUint16(i * 2, int(0, 65535), true);
-      return;
-    case "int32":
-      view.setInt32(i * 4, int(-(2 ** 31), 2 ** 31 - 1), true);
-      return;
-    case "uint32":
-      view.setUint32(i * 4, int(0, 2 ** 32 - 1), true);
-      return;
-    case "int64":
-      // 2^63 - 1024 is the largest double below 2^63.
-      view.setBigInt64(
-        i * 8,
-        typeof v === "bigint" ? BigInt.asIntN(64, v) : BigInt(int(-(2 ** 63), 2 ** 63 - 1024)),
-        true,
-      );
-      return;
-    case "uint64":
-      view.setBigUint64(
-        i * 8,
-        typeof v === "bigint" ? BigInt.asUintN(64, v) : BigInt(int(0, 2 ** 64 - 2048)),
-        true,
-      );
-      return;
-    default:
-      view.setUint8(i, num !== 0 ? 1 : 0);
-  }
+/** The dtype table's writer column of `dtype` (planning made sure it has one). */
+function writerOf(dtype: DTypeInfo): ElementWriter {
+  return dtype.write as ElementWriter;
 }
 
 /**
@@ -467,8 +420,8 @@ export function applyTransform(t: Transform, input: FixedTensor): FixedTensor {
       const src = new DataView(input.data.buffer, input.data.byteOffset, input.data.byteLength);
       const data = new Uint8Array(input.data.length);
       const dst = new DataView(data.buffer);
-      for (let i = 0; i < n; i++)
-        writeNum(dst, input.dtype.name, i, (realAt(input.dtype, src, i) as number) * t.value);
+      const write = writerOf(input.dtype);
+      for (let i = 0; i < n; i++) write(dst, i, (realAt(input.dtype, src, i) as number) * t.value);
       return { kind: "fixed", dtype: input.dtype, shape: input.shape, data };
     }
     case "transpose": {
@@ -522,7 +475,8 @@ export function applyTransform(t: Transform, input: FixedTensor): FixedTensor {
       const src = new DataView(input.data.buffer, input.data.byteOffset, input.data.byteLength);
       const data = new Uint8Array(n * (out.dtype.itemSize as number));
       const dst = new DataView(data.buffer);
-      for (let i = 0; i < n; i++) writeNum(dst, out.dtype.name, i, realAt(input.dtype, src, i));
+      const write = writerOf(out.dtype);
+      for (let i = 0; i < n; i++) write(dst, i, realAt(input.dtype, src, i));
       return { kind: "fixed", dtype: out.dtype, shape: out.shape, data };
     }
   }
@@ -544,9 +498,10 @@ function applyAdd(t: Extract<Transform, { op: "add" }>, input: FixedTensor): Fix
     const block = t.block;
     inBlock = (i) => Math.floor((Math.floor(i / stride) % d) / size) === block;
   }
+  const write = writerOf(input.dtype);
   for (let i = 0; i < n; i++) {
     const v = realAt(input.dtype, src, i) as number;
-    writeNum(dst, input.dtype.name, i, inBlock(i) ? v + t.value : v);
+    write(dst, i, inBlock(i) ? v + t.value : v);
   }
   return { kind: "fixed", dtype: input.dtype, shape: input.shape, data };
 }

@@ -11,7 +11,7 @@
 
 import { type DTypeInfo, dtypeOfEntry } from "../dtypes.js";
 import { CorruptCheckpointError, LimitExceededError, NotFoundError, UnsupportedError } from "../errors.js";
-import { type ObjectGraph, parseObjectGraph } from "../graph/object-graph.js";
+import { type ObjectGraph, readObjectGraph } from "../graph/object-graph.js";
 import { type ByteSource, FileSource } from "../io/byte-source.js";
 import { MAX_MATERIALIZED_TENSOR_BYTES, MAX_SLICES_PER_TENSOR } from "../limits.js";
 import { decodeSavedTensorSlices, type TensorSliceProto } from "../proto/index.js";
@@ -290,13 +290,7 @@ export class TensorSliceReader implements CheckpointReader {
 
   async objectGraph(): Promise<ObjectGraph | undefined> {
     if (!this.objectBased) return undefined;
-    const t = await this.readTensor(OBJECT_GRAPH_PROTO_KEY);
-    if (t.kind !== "string" || t.strings.length !== 1) {
-      throw new CorruptCheckpointError(`${OBJECT_GRAPH_PROTO_KEY} is not a string scalar`, {
-        file: this.path,
-      });
-    }
-    return parseObjectGraph(t.strings[0] as Uint8Array, { file: this.path, key: OBJECT_GRAPH_PROTO_KEY });
+    return readObjectGraph((key) => this.readTensor(key), this.path);
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { DTypeInfo } from "../dtypes.js";
+import type { DTypeInfo, V1ValueField } from "../dtypes.js";
 import { CorruptCheckpointError, type ErrorLocation, UnsupportedError } from "../errors.js";
 import { Cursor } from "../io/cursor.js";
 import type { TensorProto } from "../proto/index.js";
@@ -105,20 +105,17 @@ export function rawFloatValues(savedTensorSlices: Uint8Array, loc: ErrorLocation
 }
 
 /**
- * Where a V1 slice stores the values of one dtype (`TensorProto`'s typed value fields, as
- * `tensorflow/core/util/saved_tensor_slice_util.h` `SaveTypeTraits` picks them): the field's name,
- * how many values it holds, and how they become little-endian elements of `out`.
+ * How a V1 slice's values of one `TensorProto` typed value field (the dtype table's
+ * {@link DTypeInfo.v1Field} column names it) are counted and turned into little-endian elements of `out`.
  */
-interface V1ValueField {
-  readonly field: string;
+interface V1FieldReader {
   readonly held: (t: TensorProto, raw: RawFloatValues, item: number) => number;
   readonly fill: (t: TensorProto, raw: RawFloatValues, out: Uint8Array, view: DataView, item: number) => void;
 }
 
 /** Floating-point values: copied as raw little-endian words, never through JS numbers. */
-function words(field: string, pick: (raw: RawFloatValues) => Uint8Array): V1ValueField {
+function words(pick: (raw: RawFloatValues) => Uint8Array): V1FieldReader {
   return {
-    field,
     held: (_t, raw, item) => pick(raw).length / item,
     fill: (_t, raw, out) => out.set(pick(raw)),
   };
@@ -126,12 +123,10 @@ function words(field: string, pick: (raw: RawFloatValues) => Uint8Array): V1Valu
 
 /** Values stored one proto number each, written by `set` as element `i`. */
 function numbers<T>(
-  field: string,
   pick: (t: TensorProto) => readonly T[],
   set: (view: DataView, i: number, v: T, item: number) => void,
-): V1ValueField {
+): V1FieldReader {
   return {
-    field,
     held: (t) => pick(t).length,
     fill: (t, _raw, _out, view, item) => {
       const values = pick(t);
@@ -140,52 +135,44 @@ function numbers<T>(
   };
 }
 
-const HALF_VAL = numbers(
-  "half_val",
-  (t) => t.halfVal,
-  (view, i, v) => view.setUint16(i * 2, v & 0xffff, true),
-);
-
-/** The value field of each dtype; any other (int32, uint8, int8, int16, uint16, quantized) is {@link INT_VAL}. */
-const V1_VALUE_FIELDS: Readonly<Record<string, V1ValueField>> = {
-  float32: words("float_val", (raw) => raw.float),
-  float64: words("double_val", (raw) => raw.double),
-  complex64: words("scomplex_val", (raw) => raw.scomplex),
-  complex128: words("dcomplex_val", (raw) => raw.dcomplex),
-  int64: numbers(
-    "int64_val",
+/** The reader of each fixed-size value field. */
+const V1_FIELD_READERS: Readonly<Record<Exclude<V1ValueField, "string_val">, V1FieldReader>> = {
+  float_val: words((raw) => raw.float),
+  double_val: words((raw) => raw.double),
+  scomplex_val: words((raw) => raw.scomplex),
+  dcomplex_val: words((raw) => raw.dcomplex),
+  int64_val: numbers(
     (t) => t.int64Val,
     (view, i, v) => view.setBigInt64(i * 8, BigInt(v), true),
   ),
-  uint64: numbers(
-    "uint64_val",
+  uint64_val: numbers(
     (t) => t.uint64Val,
     (view, i, v) => view.setBigUint64(i * 8, BigInt(v), true),
   ),
-  uint32: numbers(
-    "uint32_val",
+  uint32_val: numbers(
     (t) => t.uint32Val,
     (view, i, v) => view.setUint32(i * 4, v, true),
   ),
-  bool: numbers(
-    "bool_val",
+  bool_val: numbers(
     (t) => t.boolVal,
     (view, i, v) => view.setUint8(i, v ? 1 : 0),
   ),
-  float16: HALF_VAL,
-  bfloat16: HALF_VAL,
+  // float16 and bfloat16: the 16 bits in the low half of each int32.
+  half_val: numbers(
+    (t) => t.halfVal,
+    (view, i, v) => view.setUint16(i * 2, v & 0xffff, true),
+  ),
+  // int32 and the narrower integer, quantized and small float types: one int32 per value,
+  // truncated to the item size.
+  int_val: numbers(
+    (t) => t.intVal,
+    (view, i, v, item) => {
+      if (item === 4) view.setInt32(i * 4, v, true);
+      else if (item === 2) view.setUint16(i * 2, v & 0xffff, true);
+      else view.setUint8(i, v & 0xff);
+    },
+  ),
 };
-
-/** int32 and the narrower integer and quantized types: one int32 per value, truncated to the item size. */
-const INT_VAL = numbers(
-  "int_val",
-  (t) => t.intVal,
-  (view, i, v, item) => {
-    if (item === 4) view.setInt32(i * 4, v, true);
-    else if (item === 2) view.setUint16(i * 2, v & 0xffff, true);
-    else view.setUint8(i, v & 0xff);
-  },
-);
 
 /**
  * Converts the values of one slice to `count` elements of `dtype`.
@@ -213,7 +200,8 @@ export function sliceValues(
     return { strings: t.stringVal };
   }
   const item = dtype.itemSize;
-  if (item === undefined || dtype.kind === "variant" || dtype.kind === "resource") {
+  const field = dtype.v1Field;
+  if (item === undefined || field === undefined || field === "string_val") {
     throw new UnsupportedError(`${dtype.name} values in a V1 checkpoint are not supported`, loc);
   }
   if (t.tensorContent.length > 0) {
@@ -222,10 +210,8 @@ export function sliceValues(
   }
   // How many values the proto holds, checked against `count` before `count` sizes anything: a
   // slice's extent is declared by the meta, its values are what the file holds.
-  const f = Object.hasOwn(V1_VALUE_FIELDS, dtype.name)
-    ? (V1_VALUE_FIELDS[dtype.name] as V1ValueField)
-    : INT_VAL;
-  check(f.held(t, raw, item), f.field);
+  const f = V1_FIELD_READERS[field];
+  check(f.held(t, raw, item), field);
   const out = new Uint8Array(count * item);
   f.fill(t, raw, out, new DataView(out.buffer), item);
   return { bytes: out };

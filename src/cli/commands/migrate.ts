@@ -82,7 +82,7 @@ function writeOptions<T>(y: Argv<T>) {
         if (v === undefined) return undefined;
         if (v === "" || v === true || v === "on" || v === "true") return true;
         if (v === "auto") return "auto";
-        throw new Error(`--link takes no value or "auto", got ${JSON.stringify(v)}`);
+        throw new UsageError(`--link takes no value or "auto", got ${JSON.stringify(v)}`);
       },
     })
     .option("compact", {

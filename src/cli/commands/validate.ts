@@ -5,6 +5,7 @@
  */
 import type { Argv } from "yargs";
 import {
+  type ValidationFormat,
   validationToGithub,
   validationToJson,
   validationToJunit,
@@ -42,7 +43,7 @@ export const validateCommand = defineCommand({
         describe: "report assertion failures but pass",
       })
       .option("format", {
-        choices: ["text", "json", "junit", "github"] as const,
+        choices: ["text", "json", "junit", "github"] as const satisfies readonly ValidationFormat[],
         default: "text" as const,
       }),
   handler: async (args, io: CliIO) => {

@@ -9,6 +9,7 @@
  * @module
  */
 import munkres from "munkres";
+import { round } from "./names.js";
 import type { Cell, Scores } from "./score.js";
 
 /** Confidence from which an assignment is called "sure". */
@@ -36,8 +37,6 @@ export interface Choice {
   /** Set when the margin over an alternative is too thin: the best alternatives. */
   readonly ambiguous?: ReadonlyArray<{ j: number; score: number }>;
 }
-
-const round = (x: number) => Math.round(x * 1000) / 1000;
 
 /** The best score in `m` but the one of `except`. */
 function bestOther(m: ReadonlyMap<number, Cell>, except: number): number {

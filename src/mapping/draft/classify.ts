@@ -14,6 +14,12 @@ import type { VariableInfo } from "../../reader.js";
 import { OBJECT_GRAPH_PROTO_KEY } from "../../reader.js";
 import { optimizerPathOf, type TargetAttribute, type TargetGraph } from "../../target/target.js";
 import type { OptimizerPreset } from "../document.js";
+import {
+  OPTIMIZER_PRESETS,
+  type OptimizerPresetRow,
+  tf1SlotCount,
+  tf1SlotSuffix,
+} from "../optimizer-presets.js";
 
 /** One TF1 optimizer's slots in the source: every `<var>/<suffix>` of one naming. */
 export interface SlotFamily {
@@ -42,20 +48,42 @@ export interface SourceClasses {
   readonly betaPowers: readonly VariableInfo[];
 }
 
-/** TF1 slot suffixes: regular expression on the name → naming key, preset, slot index. */
-const SLOT_NAMINGS: ReadonlyArray<{
+/** One TF1 slot naming: regular expression on the name (owner, suffix) → naming key, preset, slot names. */
+interface SlotNaming {
   readonly re: RegExp;
   readonly key: string;
   readonly preset: OptimizerPreset;
   readonly slotNames?: readonly string[];
-}> = [
-  { re: /^(.*)\/(Adam(?:_1)?)$/, key: "Adam", preset: "adam" },
-  { re: /^(.*)\/(adam_[mv])$/, key: "adam_m", preset: "adam", slotNames: ["adam_m", "adam_v"] },
-  { re: /^(.*)\/(Momentum)$/, key: "Momentum", preset: "momentum" },
-  { re: /^(.*)\/(RMSProp(?:_[12])?)$/, key: "RMSProp", preset: "rmsprop" },
-  { re: /^(.*)\/(Adagrad)$/, key: "Adagrad", preset: "adagrad" },
-  { re: /^(.*)\/(Ftrl(?:_1)?)$/, key: "Ftrl", preset: "ftrl" },
-];
+}
+
+/**
+ * The TF1 slot namings, derived from the preset table: per slot base (`Adam`, `RMSProp`), the
+ * first preset using it and every suffix any preset with that base gives (`RMSProp`,
+ * `RMSProp_1`, `RMSProp_2`), in table order.
+ */
+function slotNamings(): SlotNaming[] {
+  const out: SlotNaming[] = [];
+  const seen = new Set<string>();
+  for (const [preset, row] of Object.entries(OPTIMIZER_PRESETS) as Array<
+    [OptimizerPreset, OptimizerPresetRow]
+  >) {
+    if (seen.has(row.base)) continue;
+    seen.add(row.base);
+    const count = Math.max(
+      ...Object.values(OPTIMIZER_PRESETS)
+        .filter((r) => r.base === row.base)
+        .map((r) => Object.keys(r.slots).length),
+    );
+    const suffixes = Array.from({ length: count }, (_, i) => tf1SlotSuffix(row.base, i));
+    out.push({ re: new RegExp(`^(.*)/(${suffixes.join("|")})$`), key: row.base, preset });
+    // google-research/bert's AdamWeightDecayOptimizer names Adam's slots `<var>/adam_m`, `<var>/adam_v`.
+    if (preset === "adam")
+      out.push({ re: /^(.*)\/(adam_[mv])$/, key: "adam_m", preset, slotNames: ["adam_m", "adam_v"] });
+  }
+  return out;
+}
+
+const SLOT_NAMINGS: readonly SlotNaming[] = slotNamings();
 
 /** Classifies the source's variables (input order never matters: sorted bytewise by name). */
 export function classifySources(unsorted: readonly VariableInfo[]): SourceClasses {
@@ -106,9 +134,8 @@ export function classifySources(unsorted: readonly VariableInfo[]): SourceClasse
     // TF1 centered RMSProp keeps rms, mg, momentum as RMSProp, RMSProp_1, RMSProp_2.
     const centered = n.key === "RMSProp" && f.suffixes.has("RMSProp_2");
     const preset: OptimizerPreset = centered ? "rmsprop-centered" : n.preset;
-    const count = { adam: 2, momentum: 1, rmsprop: 2, "rmsprop-centered": 3, adagrad: 1, ftrl: 2 }[preset];
     const suffixes =
-      n.slotNames ?? Array.from({ length: count }, (_, i) => (i === 0 ? n.key : `${n.key}_${i}`));
+      n.slotNames ?? Array.from({ length: tf1SlotCount(preset) }, (_, i) => tf1SlotSuffix(n.key, i));
     families.push({
       preset,
       suffixes,

@@ -19,7 +19,7 @@ const MAX_FOLD_TRIALS = 64;
 const MAX_TRIAL_LINES = 2000;
 
 /** What a resolution assigns, as one comparable string. */
-export function signature(r: Resolution): string {
+function signature(r: Resolution): string {
   return r.assignments
     .map(
       (a) =>

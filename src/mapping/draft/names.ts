@@ -57,7 +57,7 @@ export interface Name {
 }
 
 /** Tokens of a path's segments (`bert/encoder/layer_3/attention/self/query/kernel`). */
-export function tokenize(segments: readonly string[]): Name {
+function tokenize(segments: readonly string[]): Name {
   const tokens: string[] = [];
   const numbers: number[] = [];
   for (const seg of segments) {
@@ -190,10 +190,6 @@ export function naturalCompare(a: string, b: string): number {
   }
   return pa.length - pb.length;
 }
-
-/** `float32[3,4]`. */
-export const fmt = (v: { dtype: { name: string }; shape: readonly number[] }) =>
-  `${v.dtype.name}[${v.shape.join(",")}]`;
 
 /** Rounded to 3 decimals (confidences and scores in the map). */
 export const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -43,16 +43,6 @@ export interface OptimizerPlan {
   readonly review: ReadonlyArray<{ what: string; confidence: number; fix: string }>;
 }
 
-/** Keras 3 optimizer lists each preset fills (`keras/src/optimizers/*.py`, `build`). */
-const KERAS3_FIRST_LIST: Record<OptimizerPreset, string> = {
-  adam: "_momentums",
-  momentum: "momentums",
-  rmsprop: "_velocities",
-  "rmsprop-centered": "_average_gradients",
-  adagrad: "_accumulators",
-  ftrl: "_linears",
-};
-
 /** Names of step counters and learning rates in TF2 optimizers. */
 const ITERATIONS = /^(iter|_iterations|iterations)$/;
 const LEARNING_RATE = /^_?learning_rate$/;
@@ -104,7 +94,7 @@ function matchFamilies(
     let best: { f: SlotFamily; owners: string[] } | undefined;
     for (const f of src.families) {
       if (used.has(f)) continue;
-      if (o.layout === "keras3" && !o.lists.has(KERAS3_FIRST_LIST[f.preset])) continue;
+      if (o.layout === "keras3" && !o.lists.has(OPTIMIZER_PRESETS[f.preset].keras3Marker)) continue;
       if (
         o.layout === "slots" &&
         !Object.keys(OPTIMIZER_PRESETS[f.preset].slots).some((n) => slotNames.has(n))

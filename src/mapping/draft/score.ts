@@ -10,8 +10,9 @@
  */
 import type { VariableInfo } from "../../reader.js";
 import type { TargetAttribute } from "../../target/target.js";
+import { formatType } from "../../tensor.js";
 import type { Transform } from "../../transforms/index.js";
-import { fmt, type Name, ordinals, tokenSimilarity } from "./names.js";
+import { type Name, ordinals, tokenSimilarity } from "./names.js";
 
 /** One scored pair. */
 export interface Cell {
@@ -35,7 +36,7 @@ export interface Scores {
  * `[heads, H/heads]`) is TF's heads-major split (BERT's `transpose_for_scores`, Keras's
  * `EinsumDense` of `MultiHeadAttention`).
  */
-export function shapeBridge(
+function shapeBridge(
   s: VariableInfo,
   t: TargetAttribute,
 ): { transforms: Transform[]; why: string } | undefined {
@@ -226,7 +227,8 @@ function uniquePartners(scores: Scores, targets: readonly TargetAttribute[]): vo
     if (colCount === 1 && c.score < 0.9) {
       c.score = c.transforms.length === 0 ? 0.9 : 0.85;
       const before = c.why;
-      c.why = () => `only ${fmt(targets[i] as TargetAttribute)} ${roleOfT(i)} on either side; ${before()}`;
+      c.why = () =>
+        `only ${formatType(targets[i] as TargetAttribute, true)} ${roleOfT(i)} on either side; ${before()}`;
     }
   });
 }
