@@ -518,7 +518,8 @@ export class BundleWriter {
       const sorted = [...this.#entries.values()].sort((a, b) => compareBytes(a.key, b.key));
       for (const e of sorted) table.add(e.key, encodeBundleEntry(e.proto));
       const index = await this.#out.open(metaFilename(this.prefix));
-      for (const chunk of table.finish()) await index.write(chunk);
+      // Fresh blocks, handed over: staged into large writes rather than one write per block.
+      for (const chunk of table.finish()) await index.write(chunk, true);
       await this.#out.commit([metaFilename(this.prefix)]);
     } catch (e) {
       await this.#out.abort();

@@ -1,9 +1,10 @@
 // PendingFile's write-behind: owned writes are queued (bounded, in order, one at a time) while the
-// caller goes on; a failed queued write fails the next call and the close; discard waits for them.
+// caller goes on; small owned writes are copied and written together; a failed queued write fails
+// the next call and the close; discard waits for them.
 import type { FileHandle } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { WriteError } from "../../src/errors.js";
-import { PendingFile, WRITE_BEHIND_BYTES } from "../../src/io/atomic.js";
+import { PendingFile, STAGED_WRITE_BYTES, WRITE_BEHIND_BYTES } from "../../src/io/atomic.js";
 
 /** A FileHandle stand-in: each write waits for `release()`, records its range, may fail. */
 function fakeHandle(failAt?: number) {
@@ -41,22 +42,24 @@ function fakeHandle(failAt?: number) {
 }
 
 const bytes = (n: number, v: number) => new Uint8Array(n).fill(v);
+/** The smallest write that is not staged. */
+const B = STAGED_WRITE_BYTES + 1;
 
 describe("PendingFile write-behind", () => {
   it("an owned write returns before it is written; the file ends up in order", async () => {
     const h = fakeHandle();
     const f = new PendingFile("/nowhere/out", "/nowhere/out.tmp", h.handle);
-    await f.write(bytes(4, 1), true);
-    await f.write(bytes(4, 2), true);
-    expect(f.position).toBe(8);
-    expect(h.log).toEqual(["write 0+4"]); // the first is under way, the second waits for it
+    await f.write(bytes(B, 1), true);
+    await f.write(bytes(B, 2), true);
+    expect(f.position).toBe(2 * B);
+    expect(h.log).toEqual([`write 0+${B}`]); // the first is under way, the second waits for it
     const closing = f.close(true);
     await h.release();
     await h.release();
     await closing;
-    expect(h.log).toEqual(["write 0+4", "write 4+4", "sync", "close"]);
+    expect(h.log).toEqual([`write 0+${B}`, `write ${B}+${B}`, "sync", "close"]);
     expect(h.maxRunning()).toBe(1);
-    expect([...h.file.subarray(0, 8)]).toEqual([1, 1, 1, 1, 2, 2, 2, 2]);
+    expect([h.file[0], h.file[B - 1], h.file[B], h.file[2 * B - 1], h.file[2 * B]]).toEqual([1, 1, 2, 2, 0]);
   });
 
   it("at most WRITE_BEHIND_BYTES are queued: the next owned write waits for the oldest", async () => {
@@ -66,7 +69,7 @@ describe("PendingFile write-behind", () => {
     await f.write(bytes(half, 1), true);
     await f.write(bytes(half, 2), true);
     let third = false;
-    const p = f.write(bytes(1, 3), true).then(() => {
+    const p = f.write(bytes(B, 3), true).then(() => {
       third = true;
     });
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
@@ -87,7 +90,7 @@ describe("PendingFile write-behind", () => {
     const h = fakeHandle();
     const f = new PendingFile("/nowhere/out", "/nowhere/out.tmp", h.handle);
     let done = false;
-    const p = f.write(bytes(4, 7)).then(() => {
+    const p = f.write(bytes(B, 7)).then(() => {
       done = true;
     });
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
@@ -98,25 +101,47 @@ describe("PendingFile write-behind", () => {
   });
 
   it("a failed queued write fails the next write and the close, naming the final path", async () => {
-    const h = fakeHandle(4);
+    const h = fakeHandle(B);
     const f = new PendingFile("/nowhere/out", "/nowhere/out.tmp", h.handle);
-    await f.write(bytes(4, 1), true);
-    await f.write(bytes(4, 2), true); // fails once run
-    await f.write(bytes(4, 3), true); // never written: a write after a failure is skipped
+    await f.write(bytes(B, 1), true);
+    await f.write(bytes(B, 2), true); // fails once run
+    await f.write(bytes(B, 3), true); // never written: a write after a failure is skipped
     await h.release();
     await h.release();
     await expect(f.close(true)).rejects.toThrow(WriteError);
     await expect(f.write(bytes(1, 4), true)).rejects.toThrow(/nowhere\/out/);
-    expect(h.log).toEqual(["write 0+4", "write 4+4"]);
+    expect(h.log).toEqual([`write 0+${B}`, `write ${B}+${B}`]);
   });
 
   it("discard waits for queued writes before closing the handle", async () => {
     const h = fakeHandle();
     const f = new PendingFile("/nowhere/out", "/nowhere/out.tmp", h.handle);
-    await f.write(bytes(4, 1), true);
+    await f.write(bytes(B, 1), true);
+    await f.write(bytes(4, 9), true); // staged, never written
     const discarding = f.discard();
     await h.release();
     await discarding;
-    expect(h.log).toEqual(["write 0+4", "close"]);
+    expect(h.log).toEqual([`write 0+${B}`, "close"]);
+  });
+
+  it("small owned writes are copied and written together, in order", async () => {
+    const h = fakeHandle();
+    const f = new PendingFile("/nowhere/out", "/nowhere/out.tmp", h.handle);
+    const buf = bytes(16, 0);
+    for (let i = 0; i < 1000; i++) {
+      buf.fill(i % 251);
+      await f.write(buf, true); // copied: the buffer may even be refilled
+    }
+    expect(f.position).toBe(16_000);
+    expect(h.log).toEqual([]); // nothing written yet
+    const big = f.write(bytes(B, 255)); // a large write first hands the small ones on, in order
+    await h.release();
+    await h.release();
+    await big;
+    await f.close(false);
+    expect(h.log).toEqual(["write 0+16000", `write 16000+${B}`, "close"]);
+    expect(h.file[0]).toBe(0);
+    expect(h.file[16 * 999]).toBe(999 % 251);
+    expect(h.file[16_000]).toBe(255);
   });
 });
