@@ -178,7 +178,9 @@ async function valueFor(
           ? applyConcat(inputs, a.source.concatAxis)
           : (inputs[0] as FixedTensor);
       for (const tr of a.transforms) x = applyTransform(tr, x);
-      return { kind: "fixed", data: x.data };
+      // Nothing keeps or changes these bytes after this (a reader's tensors are its caller's):
+      // the writer writes them while the next tensor is read and transformed.
+      return { kind: "fixed", data: x.data, owned: true };
     }
   }
 }
@@ -456,10 +458,15 @@ async function writeBundleOnce(
   const attrIndex = new Map(writeTarget.attributes.map((a, i) => [a, i]));
   const total = Math.max(1, writeTarget.attributes.length);
   const fresh = numShards - 1; // with a link plan, the one shard written
-  // The copied shard's CRCs are checked while the kernel copies it, before the commit.
-  const checking =
-    copy && p !== undefined ? p.reader.checkEntries([...new Set(p.linked.values())]) : Promise.resolve();
-  checking.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
+  // The copied shard's CRCs are checked while the kernel copies it (from the moment the copy
+  // starts: the copy is the longer of the two), before the commit.
+  let checking: Promise<void> | undefined;
+  const startCheck = (): Promise<void> => {
+    if (!copy || p === undefined) return Promise.resolve();
+    checking ??= p.reader.checkEntries([...new Set(p.linked.values())]);
+    checking.catch(() => undefined); // awaited before the commit; must not go unhandled meanwhile
+    return checking;
+  };
   const { linked: usage, entries } = await writeObjectCheckpoint(
     output,
     writeTarget,
@@ -473,14 +480,14 @@ async function writeBundleOnce(
     {
       force: options.force ?? false,
       numShards,
-      beforeCommit: () => checking,
+      beforeCommit: startCheck, // (never skipped: started here if the copy did not start it)
       ...(p === undefined
         ? {
             shardOf: (attr: TargetAttribute) =>
               Math.min(numShards - 1, Math.floor(((attrIndex.get(attr) ?? 0) * numShards) / total)),
           }
         : copy
-          ? { copied: [{ shard: 0, source: p.files[0] as string }] }
+          ? { copied: [{ shard: 0, source: p.files[0] as string, onStart: startCheck }] }
           : {
               shardOf: () => fresh,
               graphShard: fresh,

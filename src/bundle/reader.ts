@@ -20,7 +20,7 @@ import {
   UnsupportedError,
 } from "../errors.js";
 import { type ObjectGraph, readObjectGraph } from "../graph/object-graph.js";
-import { type ByteSource, FileSource } from "../io/byte-source.js";
+import { type ByteSource, openFileSource, type SourceOpener } from "../io/byte-source.js";
 import { crc32c, maskCrc } from "../io/crc32c.js";
 import { decodeUtf8 } from "../io/utf8.js";
 import { MAX_MATERIALIZED_TENSOR_BYTES, MAX_SHARDS, MAX_SLICES_PER_TENSOR } from "../limits.js";
@@ -113,9 +113,16 @@ export class BundleReader implements CheckpointReader {
   /** Entries handed out by {@link entry}, so one name gives one object. */
   readonly #entryCache = new Map<number, BundleEntry>();
   readonly #shards = new Map<number, Promise<ByteSource>>();
+  /** Opens the data shards (the same {@link SourceOpener} that opened the index). */
+  readonly #openSource: SourceOpener;
   /** Read buffers of finished streams, reused by the next (at most 4). */
   readonly #bufferPool: Uint8Array[] = [];
   #graph: Promise<ObjectGraph> | undefined;
+  /**
+   * The object graph's tensor once {@link verify} has read it, kept until {@link objectGraph}
+   * decodes it, so that validating (verify, then the graph) reads its bytes once.
+   */
+  #graphTensor: Promise<Tensor> | undefined;
 
   private constructor(
     prefix: string,
@@ -124,7 +131,9 @@ export class BundleReader implements CheckpointReader {
     header: BundleHeaderProto,
     named: EntryTable,
     sliceEntries: Map<string, BundleEntry>,
+    openSource: SourceOpener,
   ) {
+    this.#openSource = openSource;
     this.path = prefix;
     this.#index = index;
     this.#table = table;
@@ -139,16 +148,23 @@ export class BundleReader implements CheckpointReader {
    * shape, size against shape × dtype, shard id, slices. Entries are kept as columns
    * (`entries.ts`); a {@link BundleEntry} is built when asked for.
    * @param prefix  checkpoint prefix, e.g. `/ckpts/model.ckpt-1000`
+   * @param indexSource  the `.index` bytes (default: `openSource` of `prefix.index`)
+   * @param openSource  opens the `.index` and, on first use, each data shard (default: files read
+   *        with `pread`); tests pass one that counts what each operation reads
    * @throws NotFoundError when `prefix.index` is missing; CorruptCheckpointError for a bad table,
    *         header or entry; UnsupportedError for an unknown dtype or a too-new format version
    */
-  static async open(prefix: string, indexSource?: ByteSource): Promise<BundleReader> {
+  static async open(
+    prefix: string,
+    indexSource?: ByteSource,
+    openSource: SourceOpener = openFileSource,
+  ): Promise<BundleReader> {
     const file = metaFilename(prefix);
-    const source = indexSource ?? (await FileSource.open(file));
+    const source = indexSource ?? (await openSource(file));
     try {
       const table = await TableReader.open(source);
       const { header, named, sliceEntries } = await readIndex(table, file);
-      return new BundleReader(prefix, source, table, header, named, sliceEntries);
+      return new BundleReader(prefix, source, table, header, named, sliceEntries, openSource);
     } catch (e) {
       await source.close();
       throw e;
@@ -321,7 +337,7 @@ export class BundleReader implements CheckpointReader {
     let p = this.#shards.get(shardId);
     if (p === undefined) {
       const name = dataFilename(this.path, shardId, this.header.numShards);
-      p = FileSource.open(name).catch((e: unknown) => {
+      p = this.#openSource(name).catch((e: unknown) => {
         if (e instanceof NotFoundError) throw new NotFoundError("missing data shard", { file: name });
         throw e;
       });
@@ -621,6 +637,9 @@ export class BundleReader implements CheckpointReader {
       try {
         if (range.entry.dtype.kind === "variant") {
           await this.readStored(range.entry);
+        } else if (range.key === OBJECT_GRAPH_PROTO_KEY && this.header.endianness === "little") {
+          this.#graphTensor ??= this.readStored(range.entry);
+          await this.#graphTensor;
         } else if (range.entry.dtype.kind === "string") {
           const { bytes, source } = await this.#readRange(range);
           decodeStringTensor(
@@ -651,7 +670,10 @@ export class BundleReader implements CheckpointReader {
 
   objectGraph(): Promise<ObjectGraph | undefined> {
     if (!this.objectBased) return Promise.resolve(undefined);
-    this.#graph ??= readObjectGraph((key) => this.readTensor(key), metaFilename(this.path));
+    if (this.#graph !== undefined) return this.#graph;
+    const stored = this.#graphTensor; // read by verify: decoded once below, the bytes need not stay
+    this.#graphTensor = undefined;
+    this.#graph = readObjectGraph((key) => stored ?? this.readTensor(key), metaFilename(this.path));
     return this.#graph;
   }
 

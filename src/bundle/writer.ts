@@ -63,8 +63,13 @@ export interface BundleWriterOptions {
    * `AtomicOutput.openCopy`; the bytes do not pass through this process): {@link
    * BundleWriter.addLinked} adds entries pointing into the copied bytes, and further tensors are
    * appended after them. For a source shard whose every byte the output reuses unchanged.
+   * `onStart` is called as soon as the kernel's copy is under way.
    */
-  readonly copied?: ReadonlyArray<{ readonly shard: number; readonly source: string }>;
+  readonly copied?: ReadonlyArray<{
+    readonly shard: number;
+    readonly source: string;
+    readonly onStart?: () => void;
+  }>;
   /**
    * Awaited in {@link BundleWriter.finish} before the index is written; a rejection aborts the
    * output (e.g. the CRC check of bytes a linked or copied shard holds, run meanwhile).
@@ -109,6 +114,12 @@ export interface AddOptions {
    * CRC aborts the output instead of being written. Ignored by `addStrings` and `addOpaque`.
    */
   readonly crc32c?: number;
+  /**
+   * The caller hands `data` (a `Uint8Array`) over and never changes it again: the writer may
+   * write it behind the caller's next steps (see `PendingFile.write`), so that reading and
+   * transforming the next tensor overlaps this one's write. Ignored for streamed data.
+   */
+  readonly owned?: boolean;
 }
 
 const utf8 = new TextEncoder();
@@ -184,7 +195,7 @@ export class BundleWriter {
           copied.has(c.shard)
         )
           throw new UsageError(`copied shard ${c.shard} out of range or given twice (${n} shards)`);
-        const file = await out.openCopy(dataFilename(prefix, c.shard, n), c.source);
+        const file = await out.openCopy(dataFilename(prefix, c.shard, n), c.source, c.onStart);
         copied.set(c.shard, { file, bytes: file.position });
       }
       const shards: Array<PendingFile | undefined> = [];
@@ -228,7 +239,7 @@ export class BundleWriter {
     let crc = 0;
     if (data instanceof Uint8Array) {
       if (precomputedCrc === undefined) crc = crc32c(data);
-      await file.write(data);
+      await file.write(data, options.owned === true);
     } else if (precomputedCrc !== undefined) {
       for await (const chunk of data) await file.write(chunk);
     } else {
@@ -256,7 +267,7 @@ export class BundleWriter {
     this.#entries.set(Buffer.from(key).toString("latin1"), { key, proto });
     if (this.#alignment > 1) {
       const pad = (this.#alignment - (file.position % this.#alignment)) % this.#alignment;
-      if (pad > 0) await file.write(new Uint8Array(pad));
+      if (pad > 0) await file.write(new Uint8Array(pad), true);
     }
   }
 
@@ -507,7 +518,8 @@ export class BundleWriter {
       const sorted = [...this.#entries.values()].sort((a, b) => compareBytes(a.key, b.key));
       for (const e of sorted) table.add(e.key, encodeBundleEntry(e.proto));
       const index = await this.#out.open(metaFilename(this.prefix));
-      for (const chunk of table.finish()) await index.write(chunk);
+      // Fresh blocks, handed over: staged into large writes rather than one write per block.
+      for (const chunk of table.finish()) await index.write(chunk, true);
       await this.#out.commit([metaFilename(this.prefix)]);
     } catch (e) {
       await this.#out.abort();

@@ -98,13 +98,38 @@ export class LinkedFile implements OutputFile {
   }
 }
 
+/**
+ * Bytes of owned writes (see {@link PendingFile.write}) a {@link PendingFile} may have queued or in
+ * flight at once: the bound on the memory write-behind holds (32 MiB).
+ */
+export const WRITE_BEHIND_BYTES = 32 << 20;
+
+/**
+ * Owned writes of at most this many bytes (64 KiB) are copied into a staging buffer of
+ * {@link STAGE_BYTES} and written with their neighbours in one write: 10⁵ small tensors are a
+ * few hundred writes, not 10⁵ (each one a hand-off to libuv's thread pool).
+ */
+export const STAGED_WRITE_BYTES = 64 << 10;
+/** The staging buffer of small writes (1 MiB). */
+const STAGE_BYTES = 1 << 20;
+
 /** An output file being written: a temporary handle and the bytes written so far. */
 export class PendingFile implements OutputFile {
   readonly finalPath: string;
   readonly tempPath: string;
   readonly #handle: FileHandle;
-  /** Bytes written so far (the next write's offset). */
+  /** Bytes written or queued so far (the next write's offset). */
   position = 0;
+  /** Owned writes queued or in flight, oldest first (each starts when the one before it ends). */
+  readonly #behind: Array<{ readonly done: Promise<void>; readonly bytes: number }> = [];
+  #behindBytes = 0;
+  /** The first failure of a queued write, thrown by every later call. */
+  #failure: unknown;
+  /** A `datasync` started early (see {@link startSync}), awaited before the final flush. */
+  #early: Promise<void> | undefined;
+  /** Small writes not yet handed to the queue: the `#staged` bytes just before `position`. */
+  #stage: Uint8Array | undefined;
+  #staged = 0;
 
   constructor(finalPath: string, tempPath: string, handle: FileHandle) {
     this.finalPath = finalPath;
@@ -113,33 +138,107 @@ export class PendingFile implements OutputFile {
   }
 
   /**
-   * Appends `bytes`.
-   * @throws WriteError naming the final path (e.g. "no space left on device")
+   * Appends `bytes`. With `owned` (the caller hands `bytes` over and never changes them again)
+   * the write is queued behind earlier ones and this returns at once while at most
+   * {@link WRITE_BEHIND_BYTES} are queued (else once enough of the queue is written), so the
+   * caller prepares the next bytes while these are written; queued writes run one at a time, in
+   * order; owned writes of at most {@link STAGED_WRITE_BYTES} are copied and written with their
+   * neighbours. A write that is not owned is written before this returns (its bytes may be
+   * reused then, and its errors are its own). All is written after {@link flush} or {@link close}.
+   * @throws WriteError naming the final path (e.g. "no space left on device"), from this write
+   *         or an earlier queued one
    */
-  async write(bytes: Uint8Array): Promise<void> {
+  async write(bytes: Uint8Array, owned = false): Promise<void> {
+    this.#throwIfFailed();
+    if (owned && bytes.length <= STAGED_WRITE_BYTES) {
+      if (this.#staged + bytes.length > STAGE_BYTES) await this.#flushStage();
+      this.#stage ??= new Uint8Array(STAGE_BYTES);
+      this.#stage.set(bytes, this.#staged);
+      this.#staged += bytes.length;
+      this.position += bytes.length;
+      return;
+    }
+    await this.#flushStage();
+    const at = this.position;
+    this.position += bytes.length;
+    if (!owned || bytes.length > WRITE_BEHIND_BYTES) await this.#writeAt(bytes, at);
+    else await this.#queue(bytes, at);
+  }
+
+  /** Hands the staged small writes to the queue (the buffer goes with them). */
+  async #flushStage(): Promise<void> {
+    if (this.#stage === undefined || this.#staged === 0) return;
+    const run = this.#stage.subarray(0, this.#staged);
+    const at = this.position - this.#staged;
+    this.#stage = undefined;
+    this.#staged = 0;
+    await this.#queue(run, at);
+  }
+
+  /** Queues an owned write of `bytes` at `at`, first waiting while the queue is full. */
+  async #queue(bytes: Uint8Array, at: number): Promise<void> {
+    while (this.#behindBytes + bytes.length > WRITE_BEHIND_BYTES && this.#behind.length > 0)
+      await (this.#behind[0] as { done: Promise<void> }).done;
+    this.#throwIfFailed();
+    const before = this.#behind.at(-1)?.done ?? Promise.resolve();
+    const entry = {
+      bytes: bytes.length,
+      done: before
+        .then(() => (this.#failure === undefined ? this.#writeAt(bytes, at) : undefined))
+        .catch((e: unknown) => {
+          this.#failure ??= e;
+        })
+        .finally(() => {
+          this.#behind.shift();
+          this.#behindBytes -= bytes.length;
+        }),
+    };
+    this.#behind.push(entry);
+    this.#behindBytes += bytes.length;
+  }
+
+  /** Writes everything staged or queued and waits for it. @throws WriteError of a failed one */
+  async flush(): Promise<void> {
+    this.#throwIfFailed();
+    await this.#flushStage();
+    const last = this.#behind.at(-1);
+    if (last !== undefined) await last.done;
+    this.#throwIfFailed();
+  }
+
+  /**
+   * Starts flushing what is written so far to disk (`fdatasync`) without waiting: for a file the
+   * kernel has just filled (see {@link AtomicOutput.openCopy}), so its write-back overlaps what
+   * the process does next; {@link close} still flushes everything at the end.
+   */
+  startSync(): void {
+    this.#early ??= this.#handle.datasync().catch(() => undefined); // close() syncs again and reports
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure !== undefined) throw writeError(this.#failure, this.finalPath);
+  }
+
+  async #writeAt(bytes: Uint8Array, at: number): Promise<void> {
     let done = 0;
     try {
       while (done < bytes.length) {
-        const { bytesWritten } = await this.#handle.write(
-          bytes,
-          done,
-          bytes.length - done,
-          this.position + done,
-        );
+        const { bytesWritten } = await this.#handle.write(bytes, done, bytes.length - done, at + done);
         done += bytesWritten;
       }
     } catch (e) {
       throw writeError(e, this.finalPath);
     }
-    this.position += bytes.length;
   }
 
   /**
-   * Flushes to disk and closes.
+   * Writes what is queued, flushes to disk and closes.
    * @throws WriteError naming the final path (a full disk may show only here)
    */
   async close(sync: boolean): Promise<void> {
+    await this.flush();
     try {
+      await this.#early;
       if (sync) await this.#handle.sync();
       await this.#handle.close();
     } catch (e) {
@@ -148,6 +247,10 @@ export class PendingFile implements OutputFile {
   }
 
   async discard(): Promise<void> {
+    this.#stage = undefined;
+    this.#staged = 0;
+    await this.#behind.at(-1)?.done; // never rejects: no write may still run on a closed handle
+    await this.#early;
     try {
       await this.#handle.close();
     } catch {
@@ -238,15 +341,19 @@ export class AtomicOutput {
   /**
    * Opens the temporary file for `finalPath` as a copy of `sourcePath` made by the kernel
    * (`copyFile`: a reflink where the file system has them, else `copy_file_range`; the bytes
-   * never pass through this process), positioned at its end for further writes.
+   * never pass through this process), positioned at its end for further writes. With `sync`,
+   * its flush to disk starts at once (see {@link PendingFile.startSync}). `onStart` is called
+   * as soon as the copy is under way (e.g. to check the source's CRCs meanwhile).
    * @throws WriteError
    */
-  async openCopy(finalPath: string, sourcePath: string): Promise<PendingFile> {
+  async openCopy(finalPath: string, sourcePath: string, onStart?: () => void): Promise<PendingFile> {
     if (this.#done) throw new UsageError("output already committed or aborted");
     const tempPath = `${finalPath}.tfckpt-tmp-${this.#token}`;
     let handle: FileHandle;
     try {
-      await copyFile(sourcePath, tempPath, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      const copying = copyFile(sourcePath, tempPath, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      onStart?.();
+      await copying;
       handle = await open(tempPath, "r+");
     } catch (e) {
       await unlink(tempPath).catch(() => undefined);
@@ -259,6 +366,7 @@ export class AtomicOutput {
     } catch (e) {
       throw writeError(e, finalPath);
     }
+    if (this.#sync) f.startSync(); // its write-back overlaps the rest of the output
     return f;
   }
 

@@ -31,6 +31,8 @@ export type AttributeValue =
       readonly data: Uint8Array | AsyncIterable<Uint8Array>;
       /** The bytes' masked CRC32C when known (see `AddOptions.crc32c`): no second CRC pass. */
       readonly crc32c?: number;
+      /** `data` is handed over, never changed again (see `AddOptions.owned`): written behind. */
+      readonly owned?: boolean;
     }
   | {
       /**
@@ -68,6 +70,7 @@ async function addValue(
     await writer.add(key, dtype, shape, v.data, {
       shard,
       ...(v.crc32c !== undefined ? { crc32c: v.crc32c } : {}),
+      ...(v.owned === true ? { owned: true } : {}),
     });
   else if (v.kind === "linked") await writer.addLinked(key, dtype, shape, v);
   else throw new UsageError(`${key}: a multi-tensor value for a single-tensor attribute`);

@@ -301,7 +301,9 @@ function gather(
   offset: number,
 ): Uint8Array {
   const n = numElements(outShape);
-  const out = new Uint8Array(n * item);
+  // Every byte is written below: no zero-fill (an unpooled, uninitialised buffer of its own).
+  const out =
+    n === 0 ? new Uint8Array(0) : new Uint8Array(Buffer.allocUnsafeSlow(n * item).buffer, 0, n * item);
   if (n === 0) return out;
   const rank = outShape.length;
   if (rank === 0) {
@@ -348,7 +350,8 @@ function gather(
 /**
  * `gather` for rank 2 with a strided inner axis (a matrix transpose): out[i, j] = src[offset +
  * i·s0 + j·s1], in 64 × 64 tiles so that both sides stay in cache, over typed arrays of the item
- * width (8-byte items as two 32-bit halves, so NaN payloads are copied bit for bit).
+ * width (8-byte items as two 32-bit halves, so NaN payloads are copied bit for bit). Each width
+ * has its own loop ({@link tiles}), so every element access is monomorphic.
  */
 function gather2d(
   src: Uint8Array,
@@ -360,32 +363,66 @@ function gather2d(
   offset: number,
   out: Uint8Array,
 ): void {
-  const words = item === 8 ? 2 : 1;
   const unit = item === 8 ? 4 : item;
   const at = src.byteOffset % unit === 0 ? src : src.slice();
-  const view = (b: Uint8Array) =>
-    unit === 1
-      ? b
-      : unit === 2
-        ? new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2)
-        : new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-  const i = view(at);
-  const o = view(out);
-  const T = 64;
-  for (let r0 = 0; r0 < rows; r0 += T) {
-    const r1 = Math.min(rows, r0 + T);
-    for (let c0 = 0; c0 < cols; c0 += T) {
-      const c1 = Math.min(cols, c0 + T);
+  if (item === 1) tiles(at, out, rows, cols, s0, s1, offset);
+  else if (item === 2) tiles(u16(at), u16(out), rows, cols, s0, s1, offset);
+  else if (item === 4) tiles(u32(at), u32(out), rows, cols, s0, s1, offset);
+  else tiles64(u32(at), u32(out), rows, cols, s0, s1, offset);
+}
+
+const u16 = (b: Uint8Array) => new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2);
+const u32 = (b: Uint8Array) => new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+
+/** Transpose tile edge, in elements: a 64 × 64 tile of 8-byte items (32 KiB) stays in L1/L2. */
+const TILE = 64;
+
+/**
+ * The tiled loop of {@link gather2d} for one element width (`i` and `o` of one typed-array
+ * class, so V8 compiles a monomorphic copy per width).
+ */
+function tiles<A extends Uint8Array | Uint16Array | Uint32Array>(
+  i: A,
+  o: A,
+  rows: number,
+  cols: number,
+  s0: number,
+  s1: number,
+  offset: number,
+): void {
+  for (let r0 = 0; r0 < rows; r0 += TILE) {
+    const r1 = Math.min(rows, r0 + TILE);
+    for (let c0 = 0; c0 < cols; c0 += TILE) {
+      const c1 = Math.min(cols, c0 + TILE);
       for (let r = r0; r < r1; r++) {
-        let q = (r * cols + c0) * words;
-        let p = (offset + r * s0 + c0 * s1) * words;
-        if (words === 1) {
-          for (let c = c0; c < c1; c++, p += s1) o[q++] = i[p] as number;
-        } else {
-          for (let c = c0; c < c1; c++, p += 2 * s1) {
-            o[q++] = i[p] as number;
-            o[q++] = i[p + 1] as number;
-          }
+        let q = r * cols + c0;
+        let p = offset + r * s0 + c0 * s1;
+        for (let c = c0; c < c1; c++, p += s1) o[q++] = i[p] as number;
+      }
+    }
+  }
+}
+
+/** {@link tiles} for 8-byte items, each as two 32-bit words. */
+function tiles64(
+  i: Uint32Array,
+  o: Uint32Array,
+  rows: number,
+  cols: number,
+  s0: number,
+  s1: number,
+  offset: number,
+): void {
+  for (let r0 = 0; r0 < rows; r0 += TILE) {
+    const r1 = Math.min(rows, r0 + TILE);
+    for (let c0 = 0; c0 < cols; c0 += TILE) {
+      const c1 = Math.min(cols, c0 + TILE);
+      for (let r = r0; r < r1; r++) {
+        let q = (r * cols + c0) * 2;
+        let p = (offset + r * s0 + c0 * s1) * 2;
+        for (let c = c0; c < c1; c++, p += 2 * s1) {
+          o[q++] = i[p] as number;
+          o[q++] = i[p + 1] as number;
         }
       }
     }
