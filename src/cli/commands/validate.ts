@@ -4,13 +4,6 @@
  * @module
  */
 import type { Argv } from "yargs";
-import {
-  validationToGithub,
-  validationToJson,
-  validationToJunit,
-  validationToText,
-} from "../../report/validation.js";
-import { validateCheckpoint } from "../../validate.js";
 import { defineCommand } from "../command.js";
 import { EXIT_CHECK_FAILED, EXIT_OK } from "../exit.js";
 import { type CliIO, progressBar } from "../io.js";
@@ -46,8 +39,13 @@ export const validateCommand = defineCommand({
         default: "text" as const,
       }),
   handler: async (args, io: CliIO) => {
+    const [{ validateCheckpoint }, reports] = await Promise.all([
+      import("../../validate.js"),
+      import("../../report/validation.js"),
+    ]);
+    const { validationToGithub, validationToJson, validationToJunit, validationToText } = reports;
     const bar = progressBar(io, "verify");
-    let r: Awaited<ReturnType<typeof validateCheckpoint>>;
+    let r: Awaited<ReturnType<typeof import("../../validate.js").validateCheckpoint>>;
     try {
       r = await validateCheckpoint(args.ckpt, {
         ...(args.against !== undefined ? { against: args.against } : {}),
