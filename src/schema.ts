@@ -8,9 +8,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import type { ErrorObject } from "ajv";
 import { type DocumentProblem, InvalidDocumentError, NotFoundError } from "./errors.js";
 import { MAX_DOCUMENT_DEPTH } from "./limits.js";
+import * as generated from "./schema-validators.generated.js";
 
 /** The package root (where `mappings/` is), found from this module's location in src/ or dist/src/. */
 function packageRoot(): string {
@@ -27,17 +28,26 @@ export function schemaPath(name: string): string {
   return join(packageRoot(), "mappings", name);
 }
 
-// code.optimize off: ajv's optimising pass over the generated code took most of the compile time
-// (0.5–1 s of CPU per schema on a loaded 2-core machine, paid by every migrate) for no measurable
-// gain in validation speed (a 100 000-variable authoring graph validates as fast).
-const ajv = new Ajv2020({ allErrors: true, strict: false, discriminator: true, code: { optimize: false } });
-const compiled = new Map<string, ValidateFunction>();
+/** A validation function as ajv's standalone code exports it: true when valid, else `errors` set. */
+interface Validator {
+  (doc: unknown): boolean;
+  errors?: ErrorObject[] | null;
+}
 
-function validator(name: string): ValidateFunction {
-  const cached = compiled.get(name);
-  if (cached !== undefined) return cached;
-  const v = ajv.compile(JSON.parse(readFileSync(schemaPath(name), "utf8")) as object);
-  compiled.set(name, v);
+/**
+ * The validators of the schemas in `mappings/`, by file name: ajv's standalone code, generated
+ * from the schemas by `mappings/generate.mjs` (draft 2020-12, every error at once, `discriminator`
+ * on) so no run pays for compiling them; a test fails when the generated file drifts from them.
+ */
+const VALIDATORS: Readonly<Record<string, Validator>> = {
+  "assignment-map.schema.json": generated.assignmentMap as Validator,
+  "object-graph.schema.json": generated.objectGraph as Validator,
+  "object-graph-authoring.schema.json": generated.objectGraphAuthoring as Validator,
+};
+
+function validator(name: string): Validator {
+  const v = VALIDATORS[name];
+  if (v === undefined) throw new NotFoundError(`no validator for the schema ${name}`);
   return v;
 }
 

@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { SingleBar } from "cli-progress";
+
+import { createRequire } from "node:module";
+import type { SingleBar } from "cli-progress";
 import type { ProgressFn, ProgressUnit } from "../reader.js";
 import { formatBytes } from "./format.js";
 
@@ -46,7 +48,11 @@ export function progressBar(
 ): { onProgress: ProgressFn; stop: () => void } {
   if (!io.interactive) return { onProgress: () => undefined, stop: () => undefined };
   let shown: ProgressUnit = unit;
-  const bar = new SingleBar({
+  // Loaded only when a bar is drawn (an interactive run): it and its dependencies are ~20 modules.
+  const { SingleBar: Bar } = createRequire(import.meta.url)("cli-progress") as {
+    SingleBar: typeof SingleBar;
+  };
+  const bar = new Bar({
     format: `${label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted}`,
     stream: process.stderr,
     hideCursor: true,

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { Crc32c } from "@aws-crypto/crc32c";
+import { createRequire } from "node:module";
+import type { Crc32c } from "@aws-crypto/crc32c";
 import { loadNative, nativeLoadError } from "./native.js";
 
 const MASK_DELTA = 0xa282ead8;
@@ -19,13 +20,17 @@ interface NativeCrc32 {
   crc32c(data: Uint8Array, initial?: number): number;
 }
 
+let JsCrc32c: typeof Crc32c | undefined;
+
 /**
  * The JavaScript fallback, continuing from `crc`: `Crc32c` keeps the running register (the CRC
  * with its final XOR undone) in `checksum`, which has no setter, so it is seeded directly. The
  * version is pinned and a test checks it against the native results.
  */
 function jsCrc32c(data: Uint8Array, crc: number): number {
-  const h = new Crc32c();
+  // Loaded only when the native binary is not (it and its helpers cost a short run ~20 ms).
+  JsCrc32c ??= (createRequire(import.meta.url)("@aws-crypto/crc32c") as { Crc32c: typeof Crc32c }).Crc32c;
+  const h = new JsCrc32c();
   (h as unknown as { checksum: number }).checksum = (crc ^ 0xffffffff) >>> 0;
   return h.update(data).digest();
 }

@@ -7,8 +7,16 @@
  *
  * @module
  */
-import * as snappyjs from "snappyjs";
+import { createRequire } from "node:module";
+import type * as SnappyJs from "snappyjs";
 import { loadNative, nativeLoadError } from "./native.js";
+
+/** The JavaScript fallback, loaded only when the native binary is not. */
+let fallback: typeof SnappyJs | undefined;
+function snappyjs(): typeof SnappyJs {
+  fallback ??= createRequire(import.meta.url)("snappyjs") as typeof SnappyJs;
+  return fallback;
+}
 
 interface NativeSnappy {
   compressSync(data: Uint8Array): Buffer;
@@ -35,11 +43,11 @@ export function snappyImplementation(): {
 export function snappyUncompress(data: Uint8Array, maxLength: number): Uint8Array {
   const native = loadNative<NativeSnappy>(NATIVE);
   if (native !== undefined) return native.uncompressSync(data, { asBuffer: true }) as Buffer;
-  return snappyjs.uncompress(data, maxLength);
+  return snappyjs().uncompress(data, maxLength);
 }
 
 /** Compresses `data` as a raw Snappy stream. */
 export function snappyCompress(data: Uint8Array): Uint8Array {
   const native = loadNative<NativeSnappy>(NATIVE);
-  return native !== undefined ? native.compressSync(data) : snappyjs.compress(data);
+  return native !== undefined ? native.compressSync(data) : snappyjs().compress(data);
 }

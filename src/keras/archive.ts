@@ -8,12 +8,20 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Unzip, UnzipInflate, UnzipPassThrough, Zip, ZipPassThrough } from "fflate";
+import type * as Fflate from "fflate";
 import { CorruptCheckpointError, LimitExceededError, NotFoundError } from "../errors.js";
 import type { PendingFile } from "../io/atomic.js";
 import { fsError } from "../io/byte-source.js";
+
+/** fflate, loaded on first use: only `.keras` archives need it, not every run that imports this. */
+let fflateModule: typeof Fflate | undefined;
+function fflate(): typeof Fflate {
+  fflateModule ??= createRequire(import.meta.url)("fflate") as typeof Fflate;
+  return fflateModule;
+}
 
 /** Name of the weights file inside a `.keras` archive (`saving_lib._VARS_FNAME_H5`). */
 export const KERAS_WEIGHTS_ENTRY = "model.weights.h5";
@@ -113,7 +121,8 @@ function entryUnzipper(
   pending: Uint8Array[],
   entries: Array<{ name: string; data: Uint8Array }>,
   state: UnzipState,
-): Unzip {
+): Fflate.Unzip {
+  const { Unzip, UnzipInflate, UnzipPassThrough } = fflate();
   const unzip = new Unzip((file) => {
     const isWeights = file.name === KERAS_WEIGHTS_ENTRY;
     if (isWeights) state.sawWeights = true;
@@ -164,6 +173,7 @@ export async function writeKerasArchive(
   entries: ReadonlyArray<{ readonly name: string; readonly data: Uint8Array }>,
   weightsPath: string,
 ): Promise<void> {
+  const { Zip, ZipPassThrough } = fflate();
   const queue: Uint8Array[] = [];
   let failure: Error | undefined;
   const zip = new Zip((err, data) => {

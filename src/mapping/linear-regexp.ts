@@ -7,7 +7,15 @@
  *
  * @module
  */
-import { RE2JS } from "re2js";
+import { createRequire } from "node:module";
+import type { RE2JS } from "re2js";
+
+/** RE2JS, loaded on the first pattern: maps without patterns or globs never pay for it. */
+let engine: typeof RE2JS | undefined;
+function re2(): typeof RE2JS {
+  engine ??= (createRequire(import.meta.url)("re2js") as { RE2JS: typeof RE2JS }).RE2JS;
+  return engine;
+}
 
 /** A compiled pattern, matched against whole strings. */
 export class LinearRegExp {
@@ -24,7 +32,8 @@ export class LinearRegExp {
    */
   constructor(source: string, dotAll = false) {
     this.source = source;
-    this.#re = RE2JS.compile(source, dotAll ? RE2JS.DOTALL : 0);
+    const RE2 = re2();
+    this.#re = RE2.compile(source, dotAll ? RE2.DOTALL : 0);
     this.groups = this.#re.groupCount();
   }
 

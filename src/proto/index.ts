@@ -7,7 +7,7 @@
  *
  * @module
  */
-import protobuf from "protobufjs";
+import protobuf from "protobufjs/light.js";
 import { CorruptCheckpointError, type ErrorLocation } from "../errors.js";
 import { descriptor } from "./generated/descriptor.js";
 

@@ -127,7 +127,7 @@ export function renderMigrationSummary(r: MigrationReport): string {
   );
   for (const l of r.output.linked ?? [])
     lines.push(
-      `  ${l.method === "reflink" ? "reflinked" : "hard-linked"} ${l.path} to ${l.source}: ${l.usedBytes} of ${l.bytes} bytes used${l.bytes > l.usedBytes ? ` (${l.bytes - l.usedBytes} unused; --compact writes fresh shards)` : ""}`,
+      `  ${l.method === "reflink" ? "reflinked" : "hard-linked"} ${l.path} to ${l.source}: ${l.usedBytes} of ${l.bytes} bytes used${l.bytes > l.usedBytes ? ` (${l.bytes - l.usedBytes} unused: migrate with --compact, or tfckpt rewrite this output, for fresh shards without them)` : ""}`,
     );
   return `${lines.join("\n")}\n`;
 }

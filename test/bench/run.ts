@@ -9,6 +9,9 @@
  *                  (the floor), migrate rename-only, with --link, with a transpose on every tensor,
  *                  validate, and TensorFlow's own way (test/bench/tf_way.py) when .venv-tf exists;
  *                  interleaved rounds, medians, peak RSS
+ *   link-reflink   migrate --link where the file system has reflinks (test/tf/xfs-mount.sh's
+ *                  loop-mounted XFS, or $TFCKPT_REFLINK_DIR), the ratio table's checkpoint
+ *                  (`--gib`, `--reps`): against cp --reflink=never + sync, and the whole CLI process
  *   list-1m        list a 1 000 000-variable checkpoint (index only; target < 5 s)
  *   migrate-100k   migrate 100 000 small variables, rename-only (target < 10 s)
  *   embedding      a 1 GiB embedding partitioned in 8 row slices, migrated into one whole tensor
@@ -29,6 +32,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -288,6 +292,94 @@ async function ratios(gib: number, reps: number): Promise<Row[]> {
   return rows;
 }
 
+/**
+ * The directory with reflinks test/tf/xfs-mount.sh recorded (a loop-mounted XFS where the machine
+ * allows it), or $TFCKPT_REFLINK_DIR; undefined when there is none.
+ */
+function reflinkDir(): string | undefined {
+  const env = process.env.TFCKPT_REFLINK_DIR;
+  if (env !== undefined && env !== "") return env;
+  const record = join(OUT, "..", "..", "..", ".tf-corpus", "reflink-dir");
+  if (!existsSync(record)) return undefined;
+  const dir = readFileSync(record, "utf8").trim();
+  return existsSync(dir) ? dir : undefined;
+}
+
+const CLI = join(fileURLToPath(import.meta.url), "..", "..", "..", "src", "cli", "main.js");
+
+/**
+ * `--link` where the file system has reflinks (test/tf/xfs-mount.sh's XFS): the rename-only
+ * migration of the ratio table's checkpoint (`--gib`), with a real copy of the data file as the
+ * floor (`cp --reflink=never` + sync: plain `cp` reflinks there too), `migrate --link` timed
+ * in-process as in the ratio table, and the whole CLI process (start, module loading, parse).
+ */
+async function linkReflink(gib: number, reps: number): Promise<Row[]> {
+  const base = reflinkDir();
+  if (base === undefined) {
+    return [
+      {
+        name: "link-reflink",
+        seconds: 0,
+        detail: "no reflink file system: run `bash test/tf/xfs-mount.sh` as root, or set TFCKPT_REFLINK_DIR",
+      },
+    ];
+  }
+  const count = Math.round((gib * 1024) / 2);
+  const dir = join(base, `tfckpt-bench-ratios-${gib}g`);
+  await ratioInputs(dir, count);
+  const src = join(dir, "src", "model.ckpt-1");
+  const srcData = `${src}.data-00000-of-00001`;
+  const bytes = dataBytes(src);
+  const out = join(dir, "out");
+  const args = (o: string) => [
+    ...["migrate", "--source", src, "--target", join(dir, "rename.graph.json")],
+    ...["--mapping", join(dir, "rename.map.json"), "--output", join(o, "ckpt-1"), "--link", "--force"],
+  ];
+  const runs: Record<string, number[]> = { cp: [], link: [], cli: [] };
+  let rss = 0;
+  let method = "";
+  for (let rep = 0; rep < reps; rep++) {
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out, { recursive: true });
+    spawnSync("cat", [srcData], { stdio: ["ignore", "ignore", "ignore"] });
+    let t0 = process.hrtime.bigint();
+    spawnSync("cp", ["--reflink=never", srcData, out]);
+    spawnSync("sync", [join(out, "model.ckpt-1.data-00000-of-00001")]);
+    runs.cp?.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    rmSync(out, { recursive: true, force: true });
+    const r = child("migrate", {
+      source: src,
+      target: join(dir, "rename.graph.json"),
+      mapping: join(dir, "rename.map.json"),
+      output: join(out, "ckpt-1"),
+      link: true,
+    });
+    runs.link?.push(r.seconds);
+    rss = Math.max(rss, r.maxRssMiB);
+    rmSync(out, { recursive: true, force: true });
+    t0 = process.hrtime.bigint();
+    const c = spawnSync(process.execPath, [CLI, ...args(out)], { encoding: "utf8" });
+    runs.cli?.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    if (c.status !== 0) throw new Error(`migrate --link failed: ${c.stderr}`);
+    method = /reflinked|hard-linked/.exec(`${c.stdout}${c.stderr}`)?.[0] ?? "?";
+  }
+  rmSync(out, { recursive: true, force: true });
+  const cp = median(runs.cp ?? []);
+  const row = (name: string, xs: number[], detail: string, m?: number): Row => ({
+    name: `${name} ${gib}G`,
+    seconds: median(xs),
+    bytes,
+    floorSeconds: cp,
+    ...(m !== undefined ? { maxRssMiB: m } : {}),
+    detail: `${detail}; runs ${xs.map((x) => x.toFixed(3)).join(", ")}`,
+  });
+  return [
+    row("xfs cp + sync", runs.cp ?? [], `cp --reflink=never of the data file on ${base} (floor)`),
+    row("xfs --link", runs.link ?? [], `migrate --link in-process: the shard ${method}`, rss),
+    row("xfs --link CLI", runs.cli ?? [], "the whole tfckpt process: start, modules, parse, migrate --link"),
+  ];
+}
+
 /** Listing 1 000 000 variables (index only; target < 5 s), in a child process for its RSS. */
 async function list1m(): Promise<Row> {
   const prefix = join(OUT, "many-1m", "model.ckpt");
@@ -507,6 +599,7 @@ async function main(): Promise<void> {
   const cases: Array<[string, () => Promise<Row | Row[]>]> = [
     ["inspect-100k", inspect100k],
     ["ratios", () => ratios(sizeGiB, reps)],
+    ["link-reflink", () => linkReflink(sizeGiB, reps)],
     ["list-1m", list1m],
     ["migrate-100k", migrate100k],
     ["embedding", embedding],

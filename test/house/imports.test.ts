@@ -22,7 +22,7 @@ const FLOORS: ReadonlyArray<{ readonly floor: string; readonly modules: readonly
   { floor: "encodings: the dtype table, protobuf messages", modules: ["dtypes.ts", "proto/"] },
   {
     floor: "codecs: tensors, the table format, the object-graph codec, slice keys, schemas",
-    modules: ["tensor.ts", "table/", "graph/", "slices/", "schema.ts"],
+    modules: ["tensor.ts", "table/", "graph/", "slices/", "schema.ts", "schema-validators.generated.ts"],
   },
   { floor: "the reader contract", modules: ["reader.ts"] },
   { floor: "formats: V2 bundles, V1 tensor slices, Keras 3 weights", modules: ["bundle/", "v1/", "keras/"] },

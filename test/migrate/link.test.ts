@@ -159,6 +159,42 @@ describe("migrate --link", () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--compact and --link/);
   });
+
+  it("--compact (the default) writes fresh shards holding only what the output uses", async () => {
+    const out = join(work, "compact-cli", "ckpt-1");
+    const r = await cli(
+      ...["migrate", "--source", src, "--target", graph, "--mapping", mapping],
+      ...["--output", out, "--compact"],
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/linked|unused/);
+    const shards = readdirSync(join(work, "compact-cli")).filter((f) => f.includes(".data-"));
+    expect(shards).toEqual(["ckpt-1.data-00000-of-00001"]);
+    const shard = statSync(join(work, "compact-cli", shards[0] as string));
+    expect(shard.ino).not.toBe(statSync(srcShard).ino);
+    // Every byte of the shard belongs to an entry of the index: the ignored beta powers' 8 bytes,
+    // left unused in a linked shard, are gone.
+    const c = await BundleReader.open(out);
+    const used = c.storedEntries().reduce((n, e) => n + e.proto.size, 0);
+    await c.close();
+    expect(shard.size).toBe(used);
+    expect(await values(out)).toEqual(await values(join(work, "linked", "ckpt-1")));
+  });
+
+  it("`tfckpt rewrite` compacts an existing linked output: fresh shards, no unused bytes", async () => {
+    const linked = join(work, "linked", "ckpt-1");
+    const out = join(work, "rewritten", "ckpt-1");
+    const r = await cli("rewrite", linked, out);
+    expect(r.code, r.stderr).toBe(0);
+    const c = await BundleReader.open(out);
+    const used = c.storedEntries().reduce((n, e) => n + e.proto.size, 0);
+    const files = c.files.filter((f) => f.includes(".data-"));
+    await c.close();
+    const bytes = files.reduce((n, f) => n + statSync(f).size, 0);
+    expect(bytes).toBe(used);
+    for (const f of files) expect(statSync(f).nlink).toBe(1);
+    expect(await values(out)).toEqual(await values(linked));
+  });
 });
 
 describe("rename-only migrate without --link", () => {

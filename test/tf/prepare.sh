@@ -26,3 +26,5 @@ if [ ! -f ".tf-corpus/.generator-$sum" ]; then
   TF_CPP_MIN_LOG_LEVEL=2 .venv-tf/bin/python "$gen" .tf-corpus --large 2>&1 | grep -E '^(ok|FAIL)|generate.py' >&2
   touch ".tf-corpus/.generator-$sum"
 fi
+# A file system with reflinks for the --link tests, where the machine allows one (never fails).
+bash test/tf/xfs-mount.sh || true

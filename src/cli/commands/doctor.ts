@@ -6,8 +6,6 @@
  * @module
  */
 import type { Argv } from "yargs";
-import { crc32cImplementation } from "../../io/crc32c.js";
-import { snappyImplementation } from "../../io/snappy.js";
 import { defineCommand } from "../command.js";
 import { EXIT_OK } from "../exit.js";
 import type { CliIO } from "../io.js";
@@ -19,6 +17,10 @@ export function doctorCommand(version: string) {
     describe: "Show the tfckpt and Node.js versions and which CRC-32C and Snappy implementations run",
     builder: (y: Argv) => y,
     handler: async (_args, io: CliIO) => {
+      const [{ crc32cImplementation }, { snappyImplementation }] = await Promise.all([
+        import("../../io/crc32c.js"),
+        import("../../io/snappy.js"),
+      ]);
       const line = (what: string, impl: { name: string; native: boolean; why?: string }) =>
         `${what}: ${impl.name}${impl.native ? "" : ` — fallback, native module not loaded${impl.why !== undefined ? `: ${impl.why}` : ""}`}\n`;
       io.stdout(`tfckpt ${version} on Node.js ${process.version} (${process.platform}-${process.arch})\n`);

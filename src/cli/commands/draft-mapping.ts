@@ -4,7 +4,6 @@
  * @module
  */
 import type { Argv } from "yargs";
-import { draftMappingFiles } from "../../draft-mapping.js";
 import { defineCommand } from "../command.js";
 import { EXIT_OK } from "../exit.js";
 import type { CliIO } from "../io.js";
@@ -29,6 +28,8 @@ export const draftMappingCommand = defineCommand({
         describe: "overwrite an existing map file",
       }),
   handler: async (args, io: CliIO) => {
+    // Loaded on use: only this command needs the draft machinery.
+    const { draftMappingFiles } = await import("../../draft-mapping.js");
     const r = await draftMappingFiles(args.source, args.target, {
       ...(args.output !== undefined ? { output: args.output } : {}),
       force: args.force,

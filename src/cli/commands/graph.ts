@@ -6,10 +6,6 @@
  * @module
  */
 import type { Argv } from "yargs";
-import { renderTree } from "../../graph/object-graph.js";
-import { kerasLayoutToJson, renderKerasTree } from "../../target/keras.js";
-import { loadTarget } from "../../target/load.js";
-import { targetToAuthoringJson, targetToFullJson } from "../../target/target.js";
 import { defineCommand } from "../command.js";
 import type { CliIO } from "../io.js";
 
@@ -34,19 +30,26 @@ export const graphCommand = defineCommand({
       .conflicts("json", ["tree", "authoring"])
       .conflicts("tree", "authoring"),
   handler: async (args, io: CliIO) => {
+    // Loaded on use, as every command's implementation: a run loads only its own modules.
+    const [{ renderTree }, keras, { loadTarget }, json] = await Promise.all([
+      import("../../graph/object-graph.js"),
+      import("../../target/keras.js"),
+      import("../../target/load.js"),
+      import("../../target/target.js"),
+    ]);
     const { target, template, notes } = await loadTarget(args.path);
     await template?.close();
     for (const n of notes) io.stderr(`note: ${n}\n`);
     if (target.keras !== undefined) {
       // Keras 3 weights have no object graph: their HDF5 layout is what a template gives.
-      if (args.tree === true) io.stdout(`${renderKerasTree(target.keras).join("\n")}\n`);
-      else io.stdout(`${JSON.stringify(kerasLayoutToJson(target.keras), null, 2)}\n`);
+      if (args.tree === true) io.stdout(`${keras.renderKerasTree(target.keras).join("\n")}\n`);
+      else io.stdout(`${JSON.stringify(keras.kerasLayoutToJson(target.keras), null, 2)}\n`);
       return 0;
     }
     if (args.tree === true) io.stdout(`${renderTree(target.graph).join("\n")}\n`);
     else if (args.authoring === true)
-      io.stdout(`${JSON.stringify(targetToAuthoringJson(target), null, 2)}\n`);
-    else io.stdout(`${JSON.stringify(targetToFullJson(target), null, 2)}\n`);
+      io.stdout(`${JSON.stringify(json.targetToAuthoringJson(target), null, 2)}\n`);
+    else io.stdout(`${JSON.stringify(json.targetToFullJson(target), null, 2)}\n`);
     return 0;
   },
 });

@@ -7,7 +7,7 @@
 import type { Argv } from "yargs";
 import { dtypeFromName } from "../../dtypes.js";
 import { UsageError } from "../../errors.js";
-import { type InspectResult, inspectCheckpoint } from "../../inspect.js";
+import type { InspectResult } from "../../inspect.js";
 import { formatElement } from "../../values.js";
 import { type ArgsOf, defineCommand } from "../command.js";
 import { formatBytes, formatShape, table } from "../format.js";
@@ -146,6 +146,7 @@ export const inspectCommand = defineCommand({
   describe: "List a checkpoint's variables (like tf.train.list_variables); show tensors; verify checksums",
   builder: inspectOptions,
   handler: async (args, io) => {
+    const { inspectCheckpoint } = await import("../../inspect.js");
     const bar = progressBar(io, "verify");
     let r: InspectResult;
     try {

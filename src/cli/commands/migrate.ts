@@ -7,8 +7,6 @@
 import type { Argv } from "yargs";
 import { UsageError } from "../../errors.js";
 import { checkOutputPaths, writeTextFileAtomic } from "../../io/atomic.js";
-import { migrate } from "../../migrate.js";
-import { renderMigrationSummary } from "../../report/migration.js";
 import { defineCommand } from "../command.js";
 import { EXIT_CHECK_FAILED, EXIT_OK } from "../exit.js";
 import { type CliIO, progressBar } from "../io.js";
@@ -110,10 +108,14 @@ export const migrateCommand = defineCommand({
       return true;
     }),
   handler: async (args, io: CliIO) => {
+    const [{ migrate }, { renderMigrationSummary }] = await Promise.all([
+      import("../../migrate.js"),
+      import("../../report/migration.js"),
+    ]);
     // The report is written last; check its path before the checkpoint is written.
     if (args.report !== undefined) await checkOutputPaths([args.report], { force: args.force });
     const bar = progressBar(io, "migrate", "tensors");
-    let report: Awaited<ReturnType<typeof migrate>>;
+    let report: Awaited<ReturnType<typeof import("../../migrate.js").migrate>>;
     try {
       report = await migrate({
         source: args.source,

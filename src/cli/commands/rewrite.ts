@@ -4,7 +4,6 @@
  * @module
  */
 import type { Argv } from "yargs";
-import { rewriteCheckpoint } from "../../rewrite.js";
 import { defineCommand } from "../command.js";
 import { formatBytes } from "../format.js";
 import { type CliIO, progressBar } from "../io.js";
@@ -43,6 +42,7 @@ export const rewriteCommand = defineCommand({
       })
       .conflicts("shards", "max-shard-bytes"),
   handler: async (args, io: CliIO) => {
+    const { rewriteCheckpoint } = await import("../../rewrite.js");
     const bar = progressBar(io, "rewrite");
     try {
       const r = await rewriteCheckpoint(args.src, args.dst, {

@@ -4,14 +4,7 @@
  * @module
  */
 import type { Argv } from "yargs";
-import {
-  type ValidationFormat,
-  validationToGithub,
-  validationToJson,
-  validationToJunit,
-  validationToText,
-} from "../../report/validation.js";
-import { validateCheckpoint } from "../../validate.js";
+import type { ValidationFormat } from "../../report/validation.js";
 import { defineCommand } from "../command.js";
 import { EXIT_CHECK_FAILED, EXIT_OK } from "../exit.js";
 import { type CliIO, progressBar } from "../io.js";
@@ -47,8 +40,13 @@ export const validateCommand = defineCommand({
         default: "text" as const,
       }),
   handler: async (args, io: CliIO) => {
+    const [{ validateCheckpoint }, reports] = await Promise.all([
+      import("../../validate.js"),
+      import("../../report/validation.js"),
+    ]);
+    const { validationToGithub, validationToJson, validationToJunit, validationToText } = reports;
     const bar = progressBar(io, "verify");
-    let r: Awaited<ReturnType<typeof validateCheckpoint>>;
+    let r: Awaited<ReturnType<typeof import("../../validate.js").validateCheckpoint>>;
     try {
       r = await validateCheckpoint(args.ckpt, {
         ...(args.against !== undefined ? { against: args.against } : {}),
