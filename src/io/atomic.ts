@@ -422,7 +422,10 @@ export class AtomicOutput {
   async commit(last: readonly string[] = []): Promise<void> {
     if (this.#done) throw new UsageError("output already committed or aborted");
     try {
-      for (const f of this.#files) await f.close(this.#sync);
+      // Closed (and flushed to disk) at once: their fsyncs overlap and the file system may
+      // commit them in one journal transaction; the first failure in file order is thrown.
+      const closed = await Promise.allSettled(this.#files.map((f) => f.close(this.#sync)));
+      for (const r of closed) if (r.status === "rejected") throw r.reason;
       const order = [
         ...this.#files.filter((f) => !last.includes(f.finalPath)),
         ...last
@@ -476,44 +479,70 @@ export async function checkOutputPaths(
   paths: readonly string[],
   options: { force?: boolean } = {},
 ): Promise<void> {
-  for (const p of paths) {
-    let st: Awaited<ReturnType<typeof lstat>> | undefined;
+  // Every path and every distinct parent directory is checked at once (each check is a
+  // thread-pool round trip; one after another they cost milliseconds each on a loaded machine);
+  // the first failure in the order of `paths` is the one thrown.
+  const dirs = new Map<string, Promise<void>>();
+  const dirChecked = (d: string): Promise<void> => {
+    let c = dirs.get(d);
+    if (c === undefined) {
+      c = checkAncestor(d);
+      c.catch(() => undefined); // thrown through the path that needs it
+      dirs.set(d, c);
+    }
+    return c;
+  };
+  const results = await Promise.allSettled(
+    paths.map(async (p) => {
+      const ancestor = dirChecked(dirname(resolve(p)));
+      await checkOutputPath(p, options.force ?? false);
+      await ancestor;
+    }),
+  );
+  for (const r of results) if (r.status === "rejected") throw r.reason;
+}
+
+/** One output path of {@link checkOutputPaths}: not a symbolic link, directory, or (without `force`) existing. */
+async function checkOutputPath(p: string, force: boolean): Promise<void> {
+  let st: Awaited<ReturnType<typeof lstat>> | undefined;
+  try {
+    st = await lstat(p);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOTDIR") throw writeError(e, p);
+    if (code !== "ENOENT") throw writeError(e, p);
+  }
+  if (st !== undefined) {
+    if (st.isSymbolicLink())
+      throw new UsageError(`output ${p} is a symbolic link; refusing to write through it`);
+    if (st.isDirectory()) throw new WriteError("cannot write: is a directory", p);
+    if (!force) throw new OutputExistsError(p);
+  }
+}
+
+/** The nearest existing ancestor of (or) `start` must be a directory we may create entries in. */
+async function checkAncestor(start: string): Promise<void> {
+  let dir = start;
+  for (;;) {
+    let ds: Awaited<ReturnType<typeof stat>> | undefined;
     try {
-      st = await lstat(p);
+      ds = await stat(dir);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === "ENOTDIR") throw writeError(e, p);
-      if (code !== "ENOENT") throw writeError(e, p);
+      if (code !== "ENOENT") throw writeError(e, dir);
     }
-    if (st !== undefined) {
-      if (st.isSymbolicLink())
-        throw new UsageError(`output ${p} is a symbolic link; refusing to write through it`);
-      if (st.isDirectory()) throw new WriteError("cannot write: is a directory", p);
-      if (!options.force) throw new OutputExistsError(p);
-    }
-    // The nearest existing ancestor must be a directory we may create entries in.
-    let dir = dirname(resolve(p));
-    for (;;) {
-      let ds: Awaited<ReturnType<typeof stat>> | undefined;
+    if (ds !== undefined) {
+      if (!ds.isDirectory()) throw new WriteError("cannot write: not a directory", dir);
       try {
-        ds = await stat(dir);
+        await access(dir, constants.W_OK | constants.X_OK);
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== "ENOENT") throw writeError(e, dir);
+        throw writeError(e, dir);
       }
-      if (ds !== undefined) {
-        if (!ds.isDirectory()) throw new WriteError("cannot write: not a directory", dir);
-        try {
-          await access(dir, constants.W_OK | constants.X_OK);
-        } catch (e) {
-          throw writeError(e, dir);
-        }
-        break;
-      }
-      const up = dirname(dir);
-      if (up === dir) break;
-      dir = up;
+      return;
     }
+    const up = dirname(dir);
+    if (up === dir) return;
+    dir = up;
   }
 }
 
