@@ -449,6 +449,7 @@ export class AtomicOutput {
         await lock.release();
       }
       this.#done = true;
+      if (this.#sync) await syncDirectories(order.map((f) => dirname(f.finalPath)));
     } catch (e) {
       await this.abort();
       throw e instanceof TfckptError ? e : writeError(e, this.#files[0]?.finalPath ?? "");
@@ -464,6 +465,38 @@ export class AtomicOutput {
     this.#done = true;
     for (const f of this.#files) await f.discard();
     await removeCreatedDirs(this.#createdDirs);
+  }
+}
+
+/** Errors of `fsync` on a directory that mean "not supported here", not "not durable". */
+const DIR_SYNC_UNSUPPORTED = new Set([
+  "EINVAL",
+  "ENOTSUP",
+  "EOPNOTSUPP",
+  "EISDIR",
+  "EBADF",
+  "EPERM",
+  "EACCES",
+]);
+
+/**
+ * Flushes each distinct directory of `dirs` to disk (`fsync` on the directory), so that names
+ * created or replaced by renames and links survive a power cut as the files' bytes do (POSIX
+ * leaves a rename's durability to the directory's fsync; mirrors what `tf.io.gfile` does not do,
+ * and what databases do after a rename). File systems that cannot fsync a directory are passed over.
+ * @throws WriteError when a directory cannot be opened or its fsync fails (EIO, ENOSPC, …)
+ */
+export async function syncDirectories(dirs: readonly string[]): Promise<void> {
+  for (const dir of new Set(dirs)) {
+    let h: FileHandle | undefined;
+    try {
+      h = await open(dir, "r");
+      await h.sync();
+    } catch (e) {
+      if (!DIR_SYNC_UNSUPPORTED.has((e as NodeJS.ErrnoException).code ?? "")) throw writeError(e, dir);
+    } finally {
+      await h?.close().catch(() => undefined);
+    }
   }
 }
 
