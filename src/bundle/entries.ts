@@ -10,30 +10,12 @@
  * @module
  */
 import { type DTypeInfo, dtypeOfEntry } from "../dtypes.js";
+import { compareUtf8Order } from "../io/utf8.js";
 import { MAX_TENSOR_RANK } from "../limits.js";
 import type { BundleHeaderProto, TensorSliceProto } from "../proto/index.js";
 import type { VariableInfo } from "../reader.js";
 import { fixedByteSize, numElements } from "../tensor.js";
 import type { BundleEntry } from "./reader.js";
-
-/**
- * Compares two keys in the order of their UTF-8 bytes (the table's order), which JavaScript's
- * UTF-16 comparison breaks only between a surrogate pair and a code unit U+E000–U+FFFF.
- */
-export function compareUtf8Order(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x >= 0xd800 && y >= 0xd800) {
-      x = x < 0xe000 ? x + 0x2000 : x - 0x800;
-      y = y < 0xe000 ? y + 0x2000 : y - 0x800;
-    }
-    return x - y;
-  }
-  return a.length - b.length;
-}
 
 /**
  * A `BundleEntryProto` in its plain encoding (fields 1–6 at most once each; shape as dims with a

@@ -35,3 +35,23 @@ export function decodeUtf8(bytes: Uint8Array, fatal = true): string {
   }
   return (fatal ? strict : lenient).decode(bytes);
 }
+
+/**
+ * Compares two well-formed strings in the order of their UTF-8 bytes (a checkpoint table's key
+ * order, `Buffer.compare` of the encodings) without encoding them; JavaScript's UTF-16
+ * comparison differs from it only between a surrogate pair and a code unit U+E000–U+FFFF.
+ */
+export function compareUtf8Order(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x < 0xe000 ? x + 0x2000 : x - 0x800;
+      y = y < 0xe000 ? y + 0x2000 : y - 0x800;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
+}

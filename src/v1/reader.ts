@@ -13,6 +13,7 @@ import { type DTypeInfo, dtypeOfEntry } from "../dtypes.js";
 import { CorruptCheckpointError, LimitExceededError, NotFoundError, UnsupportedError } from "../errors.js";
 import { type ObjectGraph, readObjectGraph } from "../graph/object-graph.js";
 import { type ByteSource, FileSource } from "../io/byte-source.js";
+import { compareUtf8Order } from "../io/utf8.js";
 import { MAX_MATERIALIZED_TENSOR_BYTES, MAX_SLICES_PER_TENSOR } from "../limits.js";
 import { decodeSavedTensorSlices, type TensorSliceProto } from "../proto/index.js";
 import {
@@ -25,7 +26,6 @@ import {
   type VerifyResult,
 } from "../reader.js";
 import { encodeSliceKey } from "../slices/slice-key.js";
-import { compareBytes } from "../table/keys.js";
 import { TableReader } from "../table/reader.js";
 import {
   copySliceInto,
@@ -49,8 +49,6 @@ interface V1Tensor {
   readonly slices: Array<{ slice: TensorSliceProto; table: TableReader }>;
 }
 
-const utf8 = new TextEncoder();
-
 /** An open V1 checkpoint (one file or a sharded set). Create with {@link TensorSliceReader.open}. */
 export class TensorSliceReader implements CheckpointReader {
   readonly format = "v1" as const;
@@ -69,7 +67,7 @@ export class TensorSliceReader implements CheckpointReader {
     this.#tensors = tensors;
     this.objectBased = tensors.has(OBJECT_GRAPH_PROTO_KEY);
     this.#list = [...tensors.values()]
-      .sort((a, b) => compareBytes(utf8.encode(a.name), utf8.encode(b.name)))
+      .sort((a, b) => compareUtf8Order(a.name, b.name))
       .map((t) => ({
         name: t.name,
         dtype: t.dtype,

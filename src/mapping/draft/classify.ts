@@ -10,6 +10,7 @@
 
 import { objectPathToString } from "../../graph/keys.js";
 import { breadthFirstPaths } from "../../graph/object-graph.js";
+import { compareUtf8Order } from "../../io/utf8.js";
 import type { VariableInfo } from "../../reader.js";
 import { OBJECT_GRAPH_PROTO_KEY } from "../../reader.js";
 import { optimizerPathOf, type TargetAttribute, type TargetGraph } from "../../target/target.js";
@@ -89,7 +90,7 @@ const SLOT_NAMINGS: readonly SlotNaming[] = slotNamings();
 export function classifySources(unsorted: readonly VariableInfo[]): SourceClasses {
   const all = unsorted
     .filter((s) => s.name !== OBJECT_GRAPH_PROTO_KEY)
-    .sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+    .sort((a, b) => compareUtf8Order(a.name, b.name));
   const byName = new Map(all.map((s) => [s.name, s]));
   const found = new Map<string, { owners: Set<string>; slots: string[]; suffixes: Set<string> }>();
   const model: VariableInfo[] = [];
