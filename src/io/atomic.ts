@@ -482,8 +482,8 @@ const DIR_SYNC_UNSUPPORTED = new Set([
 /**
  * Flushes each distinct directory of `dirs` to disk (`fsync` on the directory), so that names
  * created or replaced by renames and links survive a power cut as the files' bytes do (POSIX
- * leaves a rename's durability to the directory's fsync; mirrors what `tf.io.gfile` does not do,
- * and what databases do after a rename). File systems that cannot fsync a directory are passed over.
+ * leaves a rename's durability to the directory's fsync; TensorFlow's own savers do not do this).
+ * File systems that cannot fsync a directory are passed over.
  * @throws WriteError when a directory cannot be opened or its fsync fails (EIO, ENOSPC, …)
  */
 export async function syncDirectories(dirs: readonly string[]): Promise<void> {
