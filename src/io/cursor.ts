@@ -102,6 +102,22 @@ export class Cursor {
     throw this.error("varint64 longer than 10 bytes", start);
   }
 
+  /**
+   * A LEB128 varint of at most 10 bytes, returning its low 32 bits as an unsigned number: how
+   * protobuf reads an int32 field, whose negative values take ten bytes on the wire.
+   */
+  varintLow32(): number {
+    const start = this.pos;
+    let result = 0;
+    for (let shift = 0; shift <= 63; shift += 7) {
+      if (this.pos >= this.end) throw this.error("varint runs past the end of its data", start);
+      const byte = this.bytes[this.pos++] as number;
+      if (shift < 32) result = (result | ((byte & 0x7f) << shift)) >>> 0;
+      if ((byte & 0x80) === 0) return result;
+    }
+    throw this.error("varint longer than 10 bytes", start);
+  }
+
   /** A view of the next `n` bytes (no copy). */
   take(n: number, what = "bytes"): Uint8Array {
     this.need(n, what);
@@ -112,6 +128,8 @@ export class Cursor {
 }
 
 /** Appends LEB128 varints and little-endian fixed-width integers to a growing byte list. */
+const UTF8 = new TextEncoder();
+
 export class ByteWriter {
   #buf: Uint8Array;
   length = 0;
@@ -154,6 +172,36 @@ export class ByteWriter {
       x = Math.floor(x / 0x80);
     }
     return this.u8(x);
+  }
+
+  /**
+   * Appends `s` as a length-delimited UTF-8 string: its byte length as a varint, then its bytes.
+   * ASCII (almost every checkpoint key) is copied code unit by code unit; anything else through
+   * `TextEncoder.encodeInto`.
+   */
+  utf8(s: string): this {
+    const n = s.length;
+    if (n < 0x80) {
+      this.ensure(n + 1);
+      const b = this.#buf;
+      const at = this.length;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[at + 1 + i] = c;
+      }
+      if (i === n) {
+        b[at] = n;
+        this.length = at + 1 + n;
+        return this;
+      }
+    }
+    const byteLength = Buffer.byteLength(s, "utf8");
+    this.varint(byteLength);
+    this.ensure(byteLength);
+    this.length += UTF8.encodeInto(s, this.#buf.subarray(this.length, this.length + byteLength)).written;
+    return this;
   }
 
   bytes(data: Uint8Array): this {

@@ -1,30 +1,45 @@
 /**
  * The one typed wrapper over protobufjs for the TensorFlow protos in `protos/` (loaded from the
- * generated JSON descriptor in `generated/`). Decoders turn protobufjs objects into plain typed
- * objects, converting int64 fields to checked numbers and wrapping every protobufjs failure in a
- * {@link CorruptCheckpointError} naming file, key and offset. Encoders omit proto3 default values,
- * as TensorFlow's C++ serializer does, so encoded bytes match TF's.
+ * generated JSON descriptor in `generated/`, on first use). Decoders turn protobufjs objects into
+ * plain typed objects, converting int64 fields to checked numbers and wrapping every protobufjs
+ * failure in a {@link CorruptCheckpointError} naming file, key and offset. Encoders omit proto3
+ * default values, as TensorFlow's C++ serializer does, so encoded bytes match TF's. The messages
+ * of every save (bundle header and entries, object graph) and the header every open reads are
+ * coded by `wire.ts` without reflection, so a short run does not load protobufjs at all.
  *
  * @module
  */
-import protobuf from "protobufjs/light.js";
+import { createRequire } from "node:module";
+import type protobuf from "protobufjs/light.js";
 import { CorruptCheckpointError, type ErrorLocation } from "../errors.js";
 import { descriptor } from "./generated/descriptor.js";
+import { decodeBundleHeaderWire, ProtoWriter, wireError } from "./wire.js";
 
-const root = protobuf.Root.fromJSON(descriptor as unknown as protobuf.INamespace);
-
-function lookup(name: string): protobuf.Type {
-  return root.lookupType(`tensorflow.${name}`);
+interface Types {
+  readonly entry: protobuf.Type;
+  readonly graph: protobuf.Type;
+  readonly slices: protobuf.Type;
 }
 
-const T = {
-  header: lookup("BundleHeaderProto"),
-  entry: lookup("BundleEntryProto"),
-  graph: lookup("TrackableObjectGraph"),
-  slices: lookup("SavedTensorSlices"),
-  state: lookup("CheckpointState"),
-  tensor: lookup("TensorProto"),
-};
+let types: Types | undefined;
+
+/**
+ * protobufjs's reflection types, built from the JSON descriptor on first use: the messages every
+ * save writes and every open reads first go through `wire.ts` instead, so a short run never
+ * loads protobufjs (its load, root and generated coders cost ~50 ms of CPU).
+ */
+function reflection(): Types {
+  if (types !== undefined) return types;
+  const pb = createRequire(import.meta.url)("protobufjs/light.js") as typeof protobuf;
+  const root = pb.Root.fromJSON(descriptor as unknown as protobuf.INamespace);
+  const lookup = (name: string): protobuf.Type => root.lookupType(`tensorflow.${name}`);
+  types = {
+    entry: lookup("BundleEntryProto"),
+    graph: lookup("TrackableObjectGraph"),
+    slices: lookup("SavedTensorSlices"),
+  };
+  return types;
+}
 
 const TO_OBJECT: protobuf.IConversionOptions = {
   longs: String,
@@ -35,15 +50,6 @@ const TO_OBJECT: protobuf.IConversionOptions = {
 };
 
 type Obj = Record<string, unknown>;
-
-function decode(type: protobuf.Type, bytes: Uint8Array, what: string, loc: ErrorLocation): Obj {
-  try {
-    return type.toObject(type.decode(bytes), TO_OBJECT) as Obj;
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    throw new CorruptCheckpointError(`cannot parse ${what}: ${msg}`, loc, { cause: e });
-  }
-}
 
 /** Converts a decoded int64 (string) to a number, refusing values a file cannot hold. */
 function int64(v: unknown, field: string, loc: ErrorLocation, allowNegative = false): number {
@@ -143,28 +149,41 @@ export interface BundleHeaderProto {
   readonly version: VersionDef;
 }
 
-/** Decodes a `BundleHeaderProto`. @throws CorruptCheckpointError */
+/** Decodes a `BundleHeaderProto` (through `wire.ts`, no reflection). @throws CorruptCheckpointError */
 export function decodeBundleHeader(bytes: Uint8Array, loc: ErrorLocation = {}): BundleHeaderProto {
-  const o = decode(T.header, bytes, "bundle header", loc);
-  const e = num(o.endianness);
+  let h: ReturnType<typeof decodeBundleHeaderWire>;
+  try {
+    h = decodeBundleHeaderWire(bytes, loc);
+  } catch (e) {
+    throw wireError("bundle header", e, loc);
+  }
+  const e = h.endianness;
   if (e !== 0 && e !== 1) throw new CorruptCheckpointError(`unknown bundle endianness ${e}`, loc);
-  return {
-    numShards: num(o.num_shards),
-    endianness: e === 0 ? "little" : "big",
-    version: toVersion(o.version),
-  };
+  return { numShards: h.numShards, endianness: e === 0 ? "little" : "big", version: h.version };
 }
+
+/** Writes a `VersionDef` message's fields (producer 1, min_consumer 2, bad_consumers 3 packed). */
+function writeVersion(w: ProtoWriter, v: VersionDef): void {
+  w.int(1, v.producer).int(2, v.minConsumer);
+  if (v.badConsumers.length > 0) {
+    w.begin(3);
+    for (const b of v.badConsumers) w.rawVarint(b);
+    w.end();
+  }
+}
+
+/** One writer for every message this module encodes (reset at the start of each, so a throw leaves nothing behind). */
+const out = new ProtoWriter();
 
 /** Encodes a `BundleHeaderProto` as TF's `BundleWriter` does (`08 01 1A 02 08 01` for one shard). */
 export function encodeBundleHeader(h: BundleHeaderProto): Uint8Array {
-  const version: Obj = {};
-  if (h.version.producer !== 0) version.producer = h.version.producer;
-  if (h.version.minConsumer !== 0) version.min_consumer = h.version.minConsumer;
-  if (h.version.badConsumers.length > 0) version.bad_consumers = h.version.badConsumers;
-  const msg: Obj = { version };
-  if (h.numShards !== 0) msg.num_shards = h.numShards;
-  if (h.endianness === "big") msg.endianness = 1;
-  return T.header.encode(T.header.fromObject(msg)).finish();
+  out
+    .reset()
+    .int(1, h.numShards)
+    .uint(2, h.endianness === "big" ? 1 : 0)
+    .begin(3);
+  writeVersion(out, h.version);
+  return out.end().finish();
 }
 
 /**
@@ -219,7 +238,7 @@ interface RawEntry {
 export function decodeBundleEntry(bytes: Uint8Array, loc: ErrorLocation = {}): BundleEntryProto {
   let m: RawEntry;
   try {
-    m = T.entry.decode(bytes) as unknown as RawEntry;
+    m = reflection().entry.decode(bytes) as unknown as RawEntry;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     throw new CorruptCheckpointError(`cannot parse bundle entry: ${msg}`, loc, { cause: e });
@@ -241,19 +260,37 @@ export function decodeBundleEntry(bytes: Uint8Array, loc: ErrorLocation = {}): B
   };
 }
 
-/** Encodes a `BundleEntryProto`; `shape` is always written (a scalar as `12 00`), zeros omitted. */
+/** Writes a `TensorShapeProto` (field `field`): each dim a `Dim` with `size` 1, a 0 size as an empty `Dim`. */
+function writeShape(w: ProtoWriter, field: number, dims: readonly number[]): void {
+  w.begin(field);
+  for (let i = 0; i < dims.length; i++)
+    w.begin(2)
+      .int(1, dims[i] as number)
+      .end();
+  w.end();
+}
+
+/** Writes a `TensorSliceProto` (field `field`): extents with `start` 1 and, when the oneof is set, `length` 2. */
+function writeSlice(w: ProtoWriter, field: number, s: TensorSliceProto): void {
+  w.begin(field);
+  for (const e of s) {
+    w.begin(1).int(1, e.start);
+    if (e.length >= 0) w.intAlways(2, e.length); // a set oneof is written even when 0
+    w.end();
+  }
+  w.end();
+}
+
+/**
+ * Encodes a `BundleEntryProto` as TF's `BundleWriter` does: `shape` always written (a scalar as
+ * `12 00`), zeros omitted, fields in number order.
+ */
 export function encodeBundleEntry(e: BundleEntryProto): Uint8Array {
-  const msg: Obj = { shape: fromShape(e.shape.dims) };
-  if (e.dtype !== 0) msg.dtype = e.dtype;
-  if (e.shardId !== 0) msg.shard_id = e.shardId;
-  if (e.offset !== 0) msg.offset = e.offset;
-  if (e.size !== 0) msg.size = e.size;
-  if (e.crc32c !== 0) msg.crc32c = e.crc32c;
-  if (e.slices.length > 0) msg.slices = e.slices.map(fromSlice);
-  // The plain object already holds protobufjs's field names and JavaScript types (numbers for
-  // enums and int64s), so it is encoded as it is: fromObject's copy took most of the time of an
-  // index with many entries, and the bytes are the same.
-  return T.entry.encode(msg).finish();
+  out.reset().uint(1, e.dtype);
+  writeShape(out, 2, e.shape.dims);
+  out.int(3, e.shardId).int(4, e.offset).int(5, e.size).fixed32(6, e.crc32c);
+  for (const s of e.slices) writeSlice(out, 7, s);
+  return out.finish();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,7 +331,7 @@ export interface ObjectGraphProto {
 export function decodeObjectGraph(bytes: Uint8Array, loc: ErrorLocation = {}): ObjectGraphProto {
   let msg: protobuf.Message;
   try {
-    msg = T.graph.decode(bytes);
+    msg = reflection().graph.decode(bytes);
   } catch (e) {
     const m = e instanceof Error ? e.message : String(e);
     throw new CorruptCheckpointError(`cannot parse object graph: ${m}`, loc, { cause: e });
@@ -303,7 +340,7 @@ export function decodeObjectGraph(bytes: Uint8Array, loc: ErrorLocation = {}): O
   const raw = msg as unknown as {
     nodes?: Array<{ has_checkpoint_values?: unknown; registered_saver?: unknown }>;
   };
-  const o = T.graph.toObject(msg, TO_OBJECT) as Obj;
+  const o = reflection().graph.toObject(msg, TO_OBJECT) as Obj;
   return {
     nodes: arr(o.nodes).map((n, i) => {
       const rawNode = raw.nodes?.[i];
@@ -331,43 +368,34 @@ export function decodeObjectGraph(bytes: Uint8Array, loc: ErrorLocation = {}): O
   };
 }
 
-/** Encodes a `TrackableObjectGraph` the way TF's Python saver serializes it (defaults omitted). */
+/** Writes one `TrackableObject`'s fields (children 1, attributes 2, slot_variables 3, registered_saver 4, has_checkpoint_values 5). */
+function writeTrackable(w: ProtoWriter, n: TrackableObjectProto): void {
+  for (const c of n.children) w.begin(1).int(1, c.nodeId).string(2, c.localName).end();
+  for (const a of n.attributes) {
+    w.begin(2).string(1, a.name).string(2, a.fullName).string(3, a.checkpointKey);
+    w.bool(4, a.optionalRestore).end();
+  }
+  for (const s of n.slotVariables) {
+    w.begin(3).int(1, s.originalVariableNodeId).string(2, s.slotName);
+    w.int(3, s.slotVariableNodeId).end();
+  }
+  const rs = n.registeredSaver;
+  if (rs !== undefined) w.begin(4).string(1, rs.name).string(2, rs.objectName).end();
+  if (n.hasCheckpointValues !== undefined) w.begin(5).bool(1, n.hasCheckpointValues).end();
+}
+
+/**
+ * Encodes a `TrackableObjectGraph` the way TF's Python saver serializes it (defaults omitted,
+ * `has_checkpoint_values` written when present, as a `BoolValue`).
+ */
 export function encodeObjectGraph(g: ObjectGraphProto): Uint8Array {
-  const nodes = g.nodes.map((n) => {
-    const o: Obj = {
-      children: n.children.map((c) => {
-        const r: Obj = {};
-        if (c.nodeId !== 0) r.node_id = c.nodeId;
-        if (c.localName !== "") r.local_name = c.localName;
-        return r;
-      }),
-      attributes: n.attributes.map((a) => {
-        const r: Obj = {};
-        if (a.name !== "") r.name = a.name;
-        if (a.fullName !== "") r.full_name = a.fullName;
-        if (a.checkpointKey !== "") r.checkpoint_key = a.checkpointKey;
-        if (a.optionalRestore) r.optional_restore = true;
-        return r;
-      }),
-      slot_variables: n.slotVariables.map((s) => {
-        const r: Obj = {};
-        if (s.originalVariableNodeId !== 0) r.original_variable_node_id = s.originalVariableNodeId;
-        if (s.slotName !== "") r.slot_name = s.slotName;
-        if (s.slotVariableNodeId !== 0) r.slot_variable_node_id = s.slotVariableNodeId;
-        return r;
-      }),
-    };
-    if (n.registeredSaver !== undefined) {
-      const r: Obj = {};
-      if (n.registeredSaver.name !== "") r.name = n.registeredSaver.name;
-      if (n.registeredSaver.objectName !== "") r.object_name = n.registeredSaver.objectName;
-      o.registered_saver = r;
-    }
-    if (n.hasCheckpointValues !== undefined)
-      o.has_checkpoint_values = n.hasCheckpointValues ? { value: true } : {};
-    return o;
-  });
-  return T.graph.encode({ nodes }).finish(); // plain objects as they are: see encodeBundleEntry
+  out.reset();
+  for (const n of g.nodes) {
+    out.begin(1);
+    writeTrackable(out, n);
+    out.end();
+  }
+  return out.finish();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -433,13 +461,13 @@ function toTensorValues(o: unknown): TensorProto {
 export function decodeSavedTensorSlices(bytes: Uint8Array, loc: ErrorLocation = {}): SavedTensorSlicesProto {
   let msg: protobuf.Message;
   try {
-    msg = T.slices.decode(bytes);
+    msg = reflection().slices.decode(bytes);
   } catch (e) {
     const m = e instanceof Error ? e.message : String(e);
     throw new CorruptCheckpointError(`cannot parse SavedTensorSlices: ${m}`, loc, { cause: e });
   }
   const raw = msg as unknown as { meta?: unknown; data?: unknown };
-  const o = T.slices.toObject(msg, TO_OBJECT) as Obj;
+  const o = reflection().slices.toObject(msg, TO_OBJECT) as Obj;
   const meta = raw.meta == null ? undefined : (o.meta as Obj);
   const data = raw.data == null ? undefined : (o.data as Obj);
   return {
@@ -482,5 +510,5 @@ export function encodeSavedTensorSlices(m: {
   if (m.data !== undefined) {
     msg.data = { name: m.data.name, slice: fromSlice(m.data.slice), data: m.data.data };
   }
-  return T.slices.encode(T.slices.fromObject(msg)).finish();
+  return reflection().slices.encode(reflection().slices.fromObject(msg)).finish();
 }
