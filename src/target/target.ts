@@ -29,9 +29,8 @@ import {
   slotOwners,
   validateObjectGraph,
 } from "../graph/object-graph.js";
-import type { KerasLayout } from "../keras/reader.js";
 import type { ObjectGraphProto, TrackableObjectProto } from "../proto/index.js";
-import { type CheckpointReader, OBJECT_GRAPH_PROTO_KEY } from "../reader.js";
+import { type CheckpointReader, type KerasLayout, OBJECT_GRAPH_PROTO_KEY } from "../reader.js";
 import { validateDocument } from "../schema.js";
 import { fixedByteSize } from "../tensor.js";
 import { storedAttributes } from "./stored.js";
