@@ -12,7 +12,6 @@
 import { statSync } from "node:fs";
 import { extname } from "node:path";
 import { dataFilename, metaFilename } from "./bundle/naming.js";
-import { type BundleEntry, BundleReader } from "./bundle/reader.js";
 import {
   checkManagedState,
   isDirectoryOutput,
@@ -27,7 +26,7 @@ import { type KerasDataset, writeKerasWeights } from "./keras/writer.js";
 import { type AssignmentMap, loadAssignmentMap, parseAssignmentMap } from "./mapping/document.js";
 import { carryResolutionToKeras } from "./mapping/keras-carry.js";
 import { type Assignment, type Resolution, resolveAssignments } from "./mapping/resolve.js";
-import type { CheckpointReader } from "./reader.js";
+import type { CheckpointReader, StoredTensor } from "./reader.js";
 import { type MigrationReport, reportAssignment } from "./report/migration.js";
 import { computeVerdicts } from "./report/verdicts.js";
 import { pairKerasWithObjectGraph } from "./target/keras-pairing.js";
@@ -130,9 +129,9 @@ function isParsedMap(m: unknown): m is AssignmentMap {
 async function whole(reader: CheckpointReader, name: string): Promise<AttributeValue> {
   const stream = reader.streamWhole?.(name);
   if (stream === undefined) return attributeValue(await reader.readTensor(name));
-  const stored = reader instanceof BundleReader ? reader.storedWhole(name) : undefined;
+  const stored = reader.storedTensor?.(name);
   return stored !== undefined && stored.dtype.itemSize !== undefined
-    ? { kind: "fixed", data: stream, crc32c: stored.proto.crc32c }
+    ? { kind: "fixed", data: stream, crc32c: stored.crc32c }
     : { kind: "fixed", data: stream };
 }
 
@@ -187,51 +186,61 @@ async function valueFor(
 
 /** Where each tensor copied unchanged sits in a linked source shard, and which shards to link. */
 interface LinkPlan {
-  /** The source bundle. */
-  readonly reader: BundleReader;
+  /** Verifies the stored bytes of source tensors (the source's {@link CheckpointReader.checkStored}). */
+  readonly check: (tensors: readonly StoredTensor[]) => Promise<void>;
   /** Source shard ids to link, in output shard order (output shard i is `sources[i]`). */
   readonly sources: readonly number[];
   /** The file of each source shard in {@link sources}. */
   readonly files: readonly string[];
   /** Output shard id of each source shard in {@link sources}. */
   readonly outShard: ReadonlyMap<number, number>;
-  /** The assignments whose bytes are linked, with their source entries. */
-  readonly linked: ReadonlyMap<Assignment, BundleEntry>;
+  /** The assignments whose bytes are linked, with where their source tensors are stored. */
+  readonly linked: ReadonlyMap<Assignment, StoredTensor>;
+}
+
+/** Whether `source` can say where its tensors are stored and check their bytes (a V2 bundle). */
+function canLink(source: CheckpointReader): boolean {
+  return source.storedTensor !== undefined && source.checkStored !== undefined;
 }
 
 /**
  * The link plan of a migration: every assignment that copies one source tensor unchanged and
- * whose source is stored whole in a V2 bundle; undefined when there is none.
+ * whose source is stored whole (the {@link CheckpointReader.storedTensor} capability of a V2
+ * bundle); `keepShard` is given a source shard's file and the tensors planned from it. Undefined
+ * when there is none.
  */
 function planLinks(
   assignments: readonly Assignment[],
   source: CheckpointReader,
-  keepShard: (shardId: number, entries: readonly BundleEntry[]) => boolean = () => true,
+  keepShard: (file: string, tensors: readonly StoredTensor[]) => boolean = () => true,
 ): LinkPlan | undefined {
-  if (!(source instanceof BundleReader)) return undefined;
-  const all = new Map<Assignment, BundleEntry>();
+  if (source.storedTensor === undefined || source.checkStored === undefined) return undefined;
+  const all = new Map<Assignment, StoredTensor>();
   for (const a of assignments) {
     if (a.source.kind !== "variables" || a.source.names.length !== 1 || a.transforms.length > 0) continue;
     if (a.source.concatAxis !== undefined || a.target.tensors !== undefined) continue;
-    const e = source.storedWhole(a.source.names[0] as string);
+    const e = source.storedTensor(a.source.names[0] as string);
     if (e === undefined || e.dtype.enumValue !== a.target.dtype.enumValue) continue;
     if (!sameShape(e.shape, a.target.shape)) continue;
     all.set(a, e);
   }
-  const byShard = new Map<number, BundleEntry[]>();
+  const byShard = new Map<number, { file: string; tensors: StoredTensor[] }>();
   for (const e of all.values()) {
-    const list = byShard.get(e.proto.shardId);
-    if (list === undefined) byShard.set(e.proto.shardId, [e]);
-    else list.push(e);
+    const shard = byShard.get(e.shard);
+    if (shard === undefined) byShard.set(e.shard, { file: e.file, tensors: [e] });
+    else shard.tensors.push(e);
   }
-  const sources = [...byShard.keys()].filter((s) => keepShard(s, byShard.get(s) ?? [])).sort((a, b) => a - b);
+  const sources = [...byShard]
+    .filter(([, { file, tensors }]) => keepShard(file, tensors))
+    .map(([s]) => s)
+    .sort((a, b) => a - b);
   if (sources.length === 0) return undefined;
   const kept = new Set(sources);
-  const linked = new Map([...all].filter(([, e]) => kept.has(e.proto.shardId)));
+  const linked = new Map([...all].filter(([, e]) => kept.has(e.shard)));
   return {
-    reader: source,
+    check: source.checkStored.bind(source),
     sources,
-    files: sources.map((s) => dataFilename(source.path, s, source.header.numShards)),
+    files: sources.map((s) => byShard.get(s)?.file as string),
     outShard: new Map(sources.map((s, i) => [s, i])),
     linked,
   };
@@ -248,8 +257,8 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * Whether `entries` (distinct byte ranges of one source shard) cover every byte of `file`, so
  * that the shard can be copied whole by the kernel instead of tensor by tensor.
  */
-function coversShard(file: string, entries: readonly BundleEntry[]): boolean {
-  const ranges = new Map(entries.map((e) => [`${e.proto.offset}:${e.proto.size}`, e.proto]));
+function coversShard(file: string, entries: readonly StoredTensor[]): boolean {
+  const ranges = new Map(entries.map((e) => [`${e.offset}:${e.size}`, e]));
   const sorted = [...ranges.values()].sort((a, b) => a.offset - b.offset);
   let at = 0;
   for (const r of sorted) {
@@ -268,11 +277,11 @@ function onlyFirst(p: LinkPlan | undefined): LinkPlan | undefined {
   if (p === undefined) return undefined;
   const first = p.sources[0] as number;
   return {
-    reader: p.reader,
+    check: p.check,
     sources: [first],
     files: [p.files[0] as string],
     outShard: new Map([[first, 0]]),
-    linked: new Map([...p.linked].filter(([, e]) => e.proto.shardId === first)),
+    linked: new Map([...p.linked].filter(([, e]) => e.shard === first)),
   };
 }
 
@@ -463,7 +472,7 @@ async function writeBundleOnce(
   let checking: Promise<void> | undefined;
   const startCheck = (): Promise<void> => {
     if (!copy || p === undefined) return Promise.resolve();
-    checking ??= p.reader.checkEntries([...new Set(p.linked.values())]);
+    checking ??= p.check([...p.linked.values()]); // a tensor linked twice is checked once
     checking.catch(() => undefined); // awaited before the commit; must not go unhandled meanwhile
     return checking;
   };
@@ -474,8 +483,8 @@ async function writeBundleOnce(
       const a = byTarget.get(attr) as Assignment;
       const e = p?.linked.get(a);
       if (p === undefined || e === undefined) return valueFor(a, w.source, w.template);
-      const shard = copy ? 0 : (p.outShard.get(e.proto.shardId) as number);
-      return { kind: "linked", shard, offset: e.proto.offset, size: e.proto.size, crc32c: e.proto.crc32c };
+      const shard = copy ? 0 : (p.outShard.get(e.shard) as number);
+      return { kind: "linked", shard, offset: e.offset, size: e.size, crc32c: e.crc32c };
     },
     {
       force: options.force ?? false,
@@ -511,7 +520,7 @@ async function writeBundleOutput(w: WriteInput, managed: boolean): Promise<Writt
   let plan = options.link ? planLinks(w.resolution.assignments, source) : undefined;
   if (options.link === true && plan === undefined)
     throw new UsageError(
-      source instanceof BundleReader
+      canLink(source)
         ? "--link: no tensor is copied unchanged from the source, so there is no shard to link"
         : `--link needs a V2 source checkpoint (this one is ${source.format})`,
     );
@@ -521,10 +530,8 @@ async function writeBundleOutput(w: WriteInput, managed: boolean): Promise<Writt
   // (a rename-only migration) is copied by the kernel, its CRCs checked meanwhile, and the rest
   // appended after it; the entries keep the source offsets.
   const copyPlan =
-    !options.link && (options.shards ?? 1) === 1 && source instanceof BundleReader
-      ? planLinks(w.resolution.assignments, source, (s, entries) =>
-          coversShard(dataFilename(source.path, s, source.header.numShards), entries),
-        )
+    !options.link && (options.shards ?? 1) === 1 && canLink(source)
+      ? planLinks(w.resolution.assignments, source, coversShard)
       : undefined;
   let written: Awaited<ReturnType<typeof writeBundleOnce>>;
   try {

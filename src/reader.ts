@@ -102,6 +102,27 @@ export interface CheckpointReader {
    * reproduce it byte for byte. V2 bundles have it (`src/bundle/stored-layout.ts`).
    */
   storedLayout?(): StoredLayout;
+  /**
+   * Optional capability: where the tensor `name` is stored whole, as one byte range of one data
+   * file with its stored masked CRC32C, so a copy can reuse the CRC or point into (link) the
+   * source file; undefined when it is not stored so (partitioned, big-endian, a `resource` or
+   * unknown dtype, an unknown name). V2 bundles have it (`BundleReader.storedWhole` in
+   * `src/bundle/reader.ts`); V1 and Keras readers leave it out.
+   */
+  storedTensor?(name: string): StoredTensor | undefined;
+  /**
+   * Optional capability, with {@link storedTensor}: verifies the stored bytes of `tensors` (from
+   * {@link storedTensor}, all in one data file) against their masked CRC32C, reading the file
+   * front to back (`BundleReader.checkEntries`); a tensor listed twice is checked once.
+   * @throws ChecksumMismatchError naming the first bad tensor; NotFoundError for a tensor this
+   *         reader does not store whole; CorruptCheckpointError, TruncatedFileError
+   */
+  checkStored?(tensors: readonly StoredTensor[]): Promise<void>;
+  /**
+   * Optional capability: the structure of a Keras 3 weights file, which a Keras target and writer
+   * reproduce. Keras readers have it (`src/keras/reader.ts`).
+   */
+  kerasLayout?(): KerasLayout;
   /** Reads every byte and checks every checksum; never throws for bad data, reports it. */
   verify(onProgress?: ProgressFn): Promise<VerifyResult>;
   /**
@@ -147,6 +168,52 @@ export interface StoredLayout {
   entries(): StoredEntry[];
   /** True when the index blocks read so far were Snappy-compressed (ask after {@link entries}). */
   indexSnappy(): boolean;
+}
+
+/**
+ * A tensor stored whole, as one byte range of one data file (the {@link CheckpointReader.storedTensor}
+ * capability): its bytes and masked CRC32C can be reused as they are. Mirrors the fields of a V2
+ * `BundleEntryProto` (`tensorflow/core/protobuf/tensor_bundle.proto`).
+ */
+export interface StoredTensor {
+  /** Tensor name (checkpoint key). */
+  readonly key: string;
+  readonly dtype: DTypeInfo;
+  /** Full shape (elements per dimension); `[]` for a scalar. */
+  readonly shape: readonly number[];
+  /** Data shard holding the bytes (`shard_id`). */
+  readonly shard: number;
+  /** Path of that data shard's file. */
+  readonly file: string;
+  /** Byte offset in {@link file}. */
+  readonly offset: number;
+  /** Stored bytes. */
+  readonly size: number;
+  /** The stored masked CRC32C of the bytes (`crc32c`). */
+  readonly crc32c: number;
+}
+
+/** One HDF5 object below the root, by its path without the leading `/` (`layers/dense/vars/0`). */
+export type H5Entry =
+  | { readonly kind: "group"; readonly path: string; readonly attrs: Readonly<Record<string, string>> }
+  | {
+      readonly kind: "dataset";
+      readonly path: string;
+      readonly dtype: DTypeInfo;
+      readonly shape: readonly number[];
+      readonly attrs: Readonly<Record<string, string>>;
+    };
+
+/**
+ * The structure of a Keras weights file: what a writer reproduces from a template (the
+ * {@link CheckpointReader.kerasLayout} capability). Mirrors Keras 3's `H5IOStore` layout
+ * (`keras/src/saving/saving_lib.py`).
+ */
+export interface KerasLayout {
+  /** Every group (the root as `""`) and dataset with its string attributes, in HDF5 name order. */
+  readonly entries: readonly H5Entry[];
+  /** For a `.keras` archive: its entries other than the weights (`metadata.json`, `config.json`, assets). */
+  readonly archive?: ReadonlyArray<{ readonly name: string; readonly data: Uint8Array }>;
 }
 
 /** Turns any error from a tensor read into a {@link VerifyFailure} (the key falls back to `key`). */

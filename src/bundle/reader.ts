@@ -36,6 +36,7 @@ import {
   OBJECT_GRAPH_PROTO_KEY,
   type ProgressFn,
   type StoredLayout,
+  type StoredTensor,
   toFailure,
   type VariableInfo,
   type VerifyFailure,
@@ -117,6 +118,8 @@ export class BundleReader implements CheckpointReader {
   readonly #openSource: SourceOpener;
   /** Read buffers of finished streams, reused by the next (at most 4). */
   readonly #bufferPool: Uint8Array[] = [];
+  /** The data shards' file names, by shard id (built on the first {@link storedTensor}). */
+  #dataFiles: string[] | undefined;
   #graph: Promise<ObjectGraph> | undefined;
   /**
    * The object graph's tensor once {@link verify} has read it, kept until {@link objectGraph}
@@ -240,6 +243,46 @@ export class BundleReader implements CheckpointReader {
     if (e === undefined || e.proto.slices.length > 0 || this.header.endianness !== "little") return undefined;
     if (e.dtype.kind === "resource" || e.dtype.kind === "unknown") return undefined;
     return e;
+  }
+
+  /**
+   * The {@link CheckpointReader.storedTensor} capability: {@link storedWhole} with its data file,
+   * in the contract's terms.
+   */
+  storedTensor(name: string): StoredTensor | undefined {
+    const e = this.storedWhole(name);
+    if (e === undefined) return undefined;
+    const p = e.proto;
+    this.#dataFiles ??= this.files.slice(1);
+    const file = this.#dataFiles[p.shardId] as string;
+    return {
+      key: name,
+      dtype: e.dtype,
+      shape: e.shape,
+      shard: p.shardId,
+      file,
+      offset: p.offset,
+      size: p.size,
+      crc32c: p.crc32c,
+    };
+  }
+
+  /**
+   * The {@link CheckpointReader.checkStored} capability: {@link checkEntries} of the entries of
+   * `tensors` (from {@link storedTensor}).
+   * @throws NotFoundError for a tensor not stored whole here; as {@link checkEntries}
+   */
+  async checkStored(tensors: readonly StoredTensor[]): Promise<void> {
+    const entries = tensors.map((t) => {
+      const e = this.storedWhole(t.key);
+      if (e === undefined)
+        throw new NotFoundError("no tensor stored whole by this name", {
+          file: metaFilename(this.path),
+          key: t.key,
+        });
+      return e;
+    });
+    await this.checkEntries([...new Set(entries)]); // one entry object per name: each checked once
   }
 
   /** The stored-layout capability ({@link CheckpointReader.storedLayout}). */

@@ -42,7 +42,25 @@ export async function readObjectGraph(
   const t = await readTensor(OBJECT_GRAPH_PROTO_KEY);
   if (t.kind !== "string" || t.strings.length !== 1)
     throw new CorruptCheckpointError(`${OBJECT_GRAPH_PROTO_KEY} is not a string scalar`, { file });
-  return parseObjectGraph(t.strings[0] as Uint8Array, { file, key: OBJECT_GRAPH_PROTO_KEY });
+  const bytes = t.strings[0] as Uint8Array;
+  const g = parseObjectGraph(bytes, { file, key: OBJECT_GRAPH_PROTO_KEY });
+  ENCODED.set(g, bytes);
+  return g;
+}
+
+/**
+ * The serialized bytes each graph {@link readObjectGraph} returned was decoded from, kept as long
+ * as the graph is (a reader that caches its graph keeps them until it is dropped).
+ */
+const ENCODED = new WeakMap<ObjectGraph, Uint8Array>();
+
+/**
+ * The `TrackableObjectGraph` bytes `g` was decoded from, as the checkpoint stores them under
+ * `_CHECKPOINTABLE_OBJECT_GRAPH`, when {@link readObjectGraph} decoded it (else undefined): a
+ * writer reproduces them byte for byte without reading the entry a second time.
+ */
+export function encodedObjectGraph(g: ObjectGraph): Uint8Array | undefined {
+  return ENCODED.get(g);
 }
 
 /**

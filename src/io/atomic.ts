@@ -30,7 +30,7 @@ import {
 import { dirname, resolve } from "node:path";
 import { OutputExistsError, TfckptError, UnsupportedError, UsageError, WriteError } from "../errors.js";
 import { DEFAULT_LOCK_WAIT_MS, LOCK_SUFFIX, OutputLock } from "./lock.js";
-import { writeError } from "./write-error.js";
+import { writeError, writeFailureWords } from "./write-error.js";
 
 export { writeError };
 
@@ -483,8 +483,12 @@ const DIR_SYNC_UNSUPPORTED = new Set([
  * Flushes each distinct directory of `dirs` to disk (`fsync` on the directory), so that names
  * created or replaced by renames and links survive a power cut as the files' bytes do (POSIX
  * leaves a rename's durability to the directory's fsync; TensorFlow's own savers do not do this).
- * File systems that cannot fsync a directory are passed over.
- * @throws WriteError when a directory cannot be opened or its fsync fails (EIO, ENOSPC, …)
+ * File systems that cannot fsync a directory are passed over. Called once the renames or links
+ * have put an output in place, so a failure here does not undo it: the output is committed and
+ * complete, only its directory entries may not survive a power cut.
+ * @throws WriteError naming the directory, saying that the output is in place (committed) but
+ *         its directory entries may not be durable, when the directory cannot be opened or its
+ *         fsync fails (EIO, ENOSPC, …)
  */
 export async function syncDirectories(dirs: readonly string[]): Promise<void> {
   for (const dir of new Set(dirs)) {
@@ -493,7 +497,12 @@ export async function syncDirectories(dirs: readonly string[]): Promise<void> {
       h = await open(dir, "r");
       await h.sync();
     } catch (e) {
-      if (!DIR_SYNC_UNSUPPORTED.has((e as NodeJS.ErrnoException).code ?? "")) throw writeError(e, dir);
+      if (!DIR_SYNC_UNSUPPORTED.has((e as NodeJS.ErrnoException).code ?? ""))
+        throw new WriteError(
+          `output committed (its files are in place), but their directory entries may not be durable: cannot fsync the directory: ${writeFailureWords(e)}`,
+          dir,
+          { cause: e },
+        );
     } finally {
       await h?.close().catch(() => undefined);
     }

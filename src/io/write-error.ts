@@ -26,10 +26,11 @@ const WRITE_ERRNO: Readonly<Record<string, string>> = {
  */
 export function writeError(e: unknown, path: string): TfckptError {
   if (e instanceof TfckptError) return e;
+  return new WriteError(`cannot write: ${writeFailureWords(e)}`, path, { cause: e });
+}
+
+/** What went wrong in a failed write, in plain words for a known errno, else the error's message. */
+export function writeFailureWords(e: unknown): string {
   const code = (e as NodeJS.ErrnoException | undefined)?.code ?? "";
-  const words = WRITE_ERRNO[code];
-  const msg = e instanceof Error ? e.message : String(e);
-  return new WriteError(words !== undefined ? `cannot write: ${words}` : `cannot write: ${msg}`, path, {
-    cause: e,
-  });
+  return WRITE_ERRNO[code] ?? (e instanceof Error ? e.message : String(e));
 }

@@ -10,6 +10,7 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { type DTypeInfo, dtypeFromName } from "../dtypes.js";
 import { CorruptCheckpointError, NotFoundError, TfckptError, UnsupportedError } from "../errors.js";
+import type { H5Entry } from "../reader.js";
 
 type H5Wasm = typeof import("h5wasm/node");
 type H5Module = Awaited<H5Wasm["ready"]>;
@@ -49,16 +50,8 @@ export function hasHdf5Signature(path: string): boolean {
   }
 }
 
-/** One HDF5 object below the root, by its path without the leading `/` (`layers/dense/vars/0`). */
-export type H5Entry =
-  | { readonly kind: "group"; readonly path: string; readonly attrs: Readonly<Record<string, string>> }
-  | {
-      readonly kind: "dataset";
-      readonly path: string;
-      readonly dtype: DTypeInfo;
-      readonly shape: readonly number[];
-      readonly attrs: Readonly<Record<string, string>>;
-    };
+/** One HDF5 object below the root (defined with the reader contract, `src/reader.ts`). */
+export type { H5Entry };
 
 /** HDF5 type classes (`H5Tpublic.h`, `H5T_class_t`). */
 const H5T_INTEGER = 0;

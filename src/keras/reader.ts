@@ -11,6 +11,8 @@ import { extname } from "node:path";
 import { LimitExceededError, NotFoundError, UnsupportedError } from "../errors.js";
 import { MAX_MATERIALIZED_TENSOR_BYTES } from "../limits.js";
 import {
+  type H5Entry,
+  type KerasLayout,
   type ProgressFn,
   toFailure,
   type VariableInfo,
@@ -19,15 +21,10 @@ import {
 } from "../reader.js";
 import { type FixedTensor, fixedByteSize, numElements } from "../tensor.js";
 import { removeUnpacked, type UnpackedArchive, unpackKerasArchive } from "./archive.js";
-import { type H5Entry, H5Reader } from "./hdf5.js";
+import { H5Reader } from "./hdf5.js";
 
-/** The structure of a Keras weights file: what a writer reproduces from a template. */
-export interface KerasLayout {
-  /** Every group (the root as `""`) and dataset with its string attributes, in HDF5 name order. */
-  readonly entries: readonly H5Entry[];
-  /** For a `.keras` archive: its entries other than the weights (`metadata.json`, `config.json`, assets). */
-  readonly archive?: ReadonlyArray<{ readonly name: string; readonly data: Uint8Array }>;
-}
+/** The structure of a Keras weights file (defined with the reader contract, `src/reader.ts`). */
+export type { KerasLayout };
 
 /** True when `path` names a Keras weights file by its extension (`.h5`, `.hdf5`, `.keras`). */
 export function isKerasPath(path: string): boolean {
@@ -190,6 +187,11 @@ export class KerasWeightsReader {
       }
     }
     return { tensorsChecked: tensors, bytesChecked: checked, failures };
+  }
+
+  /** The {@link CheckpointReader.kerasLayout} capability: {@link layout}. */
+  kerasLayout(): KerasLayout {
+    return this.layout;
   }
 
   /** Keras weights files have no object graph. */

@@ -11,7 +11,7 @@
  */
 
 import { VARIABLE_VALUE } from "../graph/keys.js";
-import type { KerasLayout, KerasWeightsReader } from "../keras/reader.js";
+import type { KerasLayout } from "../reader.js";
 
 /**
  * Variable names of Keras 3 layers, in `layer.weights` order, by the snake-case class name Keras
@@ -90,8 +90,10 @@ import type { TargetAttribute, TargetGraph } from "./target.js";
  * The target of a Keras weights file: its datasets as attributes (HDF5 name order), a flat
  * stand-in object graph (the root with one child per dataset) for the code that walks graphs, and
  * the file's layout in `keras`, which the Keras writer reproduces.
+ * @param reader  a `KerasWeightsReader`, or anything holding its `layout` (the reader contract's
+ *        `kerasLayout()` capability)
  */
-export function targetFromKeras(reader: KerasWeightsReader): TargetGraph {
+export function targetFromKeras(reader: { readonly layout: KerasLayout }): TargetGraph {
   const datasets = reader.layout.entries.filter((e) => e.kind === "dataset");
   const paths = kerasVariablePaths(reader.layout);
   const attributes: TargetAttribute[] = datasets.map((d, i) => ({

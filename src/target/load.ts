@@ -5,7 +5,7 @@
  * @module
  */
 import { openCheckpoint } from "../checkpoint/open.js";
-import { isKerasPath, KerasWeightsReader } from "../keras/reader.js";
+import { isKerasPath } from "../keras/reader.js";
 import type { CheckpointReader } from "../reader.js";
 import { readJsonFile } from "../schema.js";
 import { targetFromKeras } from "./keras.js";
@@ -33,8 +33,9 @@ export async function loadTarget(path: string, options: AuthoringOptions = {}): 
     };
   }
   const reader = await openCheckpoint(path);
-  if (reader instanceof KerasWeightsReader && isKerasPath(path))
-    return { target: targetFromKeras(reader), template: reader, notes: [] };
+  const layout = reader.kerasLayout?.();
+  if (layout !== undefined && isKerasPath(path))
+    return { target: targetFromKeras({ layout }), template: reader, notes: [] };
   try {
     return { target: await targetFromCheckpoint(reader), template: reader, notes: reader.notes };
   } catch (e) {

@@ -20,6 +20,7 @@ import {
 } from "../errors.js";
 import { attributeKey, objectPathToString, slotVariablePath, VARIABLE_VALUE } from "../graph/keys.js";
 import {
+  encodedObjectGraph,
   keyPathOf,
   type ObjectGraph,
   ObjectPathIndex,
@@ -29,9 +30,8 @@ import {
   slotOwners,
   validateObjectGraph,
 } from "../graph/object-graph.js";
-import type { KerasLayout } from "../keras/reader.js";
 import type { ObjectGraphProto, TrackableObjectProto } from "../proto/index.js";
-import { type CheckpointReader, OBJECT_GRAPH_PROTO_KEY } from "../reader.js";
+import { type CheckpointReader, type KerasLayout, OBJECT_GRAPH_PROTO_KEY } from "../reader.js";
 import { validateDocument } from "../schema.js";
 import { fixedByteSize } from "../tensor.js";
 import { storedAttributes } from "./stored.js";
@@ -191,6 +191,12 @@ function collectAttributes(
   return out;
 }
 
+/** The stored `_CHECKPOINTABLE_OBJECT_GRAPH` bytes of `reader`, read from its entry (undefined if not a string). */
+async function storedGraphBytes(reader: CheckpointReader): Promise<Uint8Array | undefined> {
+  const stored = await reader.readTensor(OBJECT_GRAPH_PROTO_KEY);
+  return stored.kind === "string" ? stored.strings[0] : undefined;
+}
+
 /**
  * The target described by an object-based checkpoint (its graph; dtypes and shapes from its
  * bundle entries; multi-tensor attributes with their parts, see `stored.ts`).
@@ -204,11 +210,13 @@ export async function targetFromCheckpoint(reader: CheckpointReader): Promise<Ta
       `${reader.path} is a name-based checkpoint: a target needs an object-based (TF2) checkpoint or a JSON graph`,
     );
   }
-  const stored = await reader.readTensor(OBJECT_GRAPH_PROTO_KEY);
+  // The bytes the reader decoded the graph from (read once); a reader that decodes some other way
+  // has its entry read again.
+  const encoded = encodedObjectGraph(g) ?? (await storedGraphBytes(reader));
   const { multi } = storedAttributes(g, reader.list());
   return {
     graph: g,
-    ...(stored.kind === "string" && stored.strings[0] !== undefined ? { encoded: stored.strings[0] } : {}),
+    ...(encoded !== undefined ? { encoded } : {}),
     attributes: collectAttributes(g, (_, a) => {
       const v = reader.get(a.checkpointKey);
       const parts = multi.get(a.checkpointKey);

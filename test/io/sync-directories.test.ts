@@ -1,12 +1,37 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { BundleReader } from "../../src/bundle/reader.js";
+import { BundleWriter } from "../../src/bundle/writer.js";
 import { WriteError } from "../../src/errors.js";
 import { syncDirectories } from "../../src/io/atomic.js";
+import { F32, floats } from "../helpers/build.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tfckpt-dirsync-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const errno = (code: string) => Object.assign(new Error(`${code}: failed`), { code });
+
+/**
+ * Makes `fsync` fail with EIO on directories only (files still sync), through the prototype every
+ * FileHandle shares, as test/bundle/write-errors.test.ts makes writes fail.
+ */
+async function failDirectorySync(): Promise<void> {
+  const h = await open(join(dir, "probe"), "w");
+  const proto = Object.getPrototypeOf(h) as FileHandle;
+  await h.close();
+  rmSync(join(dir, "probe"));
+  const sync = proto.sync;
+  vi.spyOn(proto, "sync").mockImplementation(async function (this: FileHandle) {
+    if ((await this.stat()).isDirectory()) throw errno("EIO");
+    return sync.call(this);
+  });
+}
 
 describe("syncDirectories (a commit's renames made durable)", () => {
   it("flushes an existing directory, each distinct one once", async () => {
@@ -18,5 +43,37 @@ describe("syncDirectories (a commit's renames made durable)", () => {
     const e = await syncDirectories([missing]).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(WriteError);
     expect(String((e as Error).message) + JSON.stringify(e)).toContain("gone");
+  });
+
+  it("a failed directory fsync says the output is committed, not that the write failed", async () => {
+    await failDirectorySync();
+    const e = await syncDirectories([dir]).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(WriteError);
+    expect((e as WriteError).file).toBe(dir);
+    expect((e as WriteError).message).toBe(
+      `output committed (its files are in place), but their directory entries may not be durable: cannot fsync the directory: input/output error (file ${dir})`,
+    );
+  });
+
+  it("a commit whose directory fsync fails leaves the output in place and says so", async () => {
+    const prefix = join(dir, "committed", "ckpt");
+    const w = await BundleWriter.create(prefix, { sync: true });
+    await w.add("a", F32, [2], floats(1, 2));
+    await failDirectorySync();
+    const e = await w.finish().catch((x: unknown) => x);
+    vi.restoreAllMocks();
+    expect(e).toBeInstanceOf(WriteError);
+    expect((e as WriteError).message).toMatch(/^output committed \(its files are in place\)/);
+    expect((e as WriteError).file).toBe(join(dir, "committed"));
+    // Committed: the index and its shard are in place and read back; no temporary file is left.
+    expect(existsSync(`${prefix}.index`)).toBe(true);
+    expect(readdirSync(join(dir, "committed")).sort()).toEqual(["ckpt.data-00000-of-00001", "ckpt.index"]);
+    const r = await BundleReader.open(prefix);
+    try {
+      const t = await r.readTensor("a");
+      expect(t.kind === "fixed" ? [...new Float32Array(t.data.slice().buffer)] : []).toEqual([1, 2]);
+    } finally {
+      await r.close();
+    }
   });
 });
