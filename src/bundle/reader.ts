@@ -320,12 +320,7 @@ export class BundleReader implements CheckpointReader {
           p += view.length;
         }
         if (maskCrc(crc) !== e.proto.crc32c)
-          throw new ChecksumMismatchError(
-            `TensorBundle at ${this.path} shard ${e.proto.shardId} (${e.proto.size} bytes)`,
-            e.proto.crc32c,
-            maskCrc(crc),
-            { file: source.name, key: e.key, offset: e.proto.offset },
-          );
+          throw this.#crcMismatch({ key: e.key, entry: e }, maskCrc(crc), source.name);
       }
     } finally {
       await ahead?.read.catch(() => undefined);
@@ -486,13 +481,19 @@ export class BundleReader implements CheckpointReader {
       entry.dtype.kind !== "variant" &&
       maskCrc(crc) !== entry.proto.crc32c
     ) {
-      throw new ChecksumMismatchError(
-        `TensorBundle at ${this.path} shard ${entry.proto.shardId} (${entry.proto.size} bytes)`,
-        entry.proto.crc32c,
-        maskCrc(crc),
-        { file: source.name, key: range.key, offset: entry.proto.offset },
-      );
+      throw this.#crcMismatch(range, maskCrc(crc), source.name);
     }
+  }
+
+  /** The error for `range`'s stored bytes in data file `file` whose masked CRC32C is `actual`. */
+  #crcMismatch(range: DataRange, actual: number, file: string): ChecksumMismatchError {
+    const { proto } = range.entry;
+    return new ChecksumMismatchError(
+      `TensorBundle at ${this.path} shard ${proto.shardId} (${proto.size} bytes)`,
+      proto.crc32c,
+      actual,
+      { file, key: range.key, offset: proto.offset },
+    );
   }
 
   async #checkedShard(range: DataRange): Promise<ByteSource> {
@@ -525,12 +526,7 @@ export class BundleReader implements CheckpointReader {
     if (verifyCrc) {
       const actual = maskCrc(crc32c(bytes));
       if (actual !== entry.proto.crc32c) {
-        throw new ChecksumMismatchError(
-          `TensorBundle at ${this.path} shard ${entry.proto.shardId} (${entry.proto.size} bytes)`,
-          entry.proto.crc32c,
-          actual,
-          { file: source.name, key, offset: entry.proto.offset },
-        );
+        throw this.#crcMismatch(range, actual, source.name);
       }
       if (this.header.endianness === "big") swapBytesInPlace(bytes, entry.dtype.swapUnit);
     }
