@@ -4,17 +4,12 @@
 import { describe, expect, it } from "vitest";
 import { MemorySource } from "../../src/io/byte-source.js";
 import { ReadAhead } from "../../src/io/read-ahead.js";
+import { CountingSource } from "../helpers/counting-source.js";
 
-/** A MemorySource of bytes 0..n-1 (mod 256) that records each readInto as [offset, length]. */
+/** A source of bytes 0..n-1 (mod 256) that records each read as [offset, length]. */
 function source(n: number) {
-  const s = new MemorySource(Uint8Array.from({ length: n }, (_, i) => i % 256));
-  const reads: Array<[number, number]> = [];
-  const readInto = s.readInto.bind(s);
-  s.readInto = (offset, into) => {
-    reads.push([offset, into.length]);
-    return readInto(offset, into);
-  };
-  return { s, reads };
+  const s = new CountingSource(new MemorySource(Uint8Array.from({ length: n }, (_, i) => i % 256)));
+  return { s, reads: s.ranges };
 }
 
 describe("ReadAhead", () => {
