@@ -12,7 +12,7 @@ import type { CheckpointReader } from "./reader.js";
 import { schemaUrl } from "./schema-urls.js";
 import { loadTarget } from "./target/load.js";
 import type { TargetGraph } from "./target/target.js";
-import { realAt } from "./values.js";
+import { realAt, shortestDecimal } from "./values.js";
 
 /** What {@link draftMappingFiles} produced. */
 export interface DraftSummary {
@@ -76,8 +76,9 @@ export async function draftMappingFiles(
 /**
  * The template's real scalar values of the target's non-model variables (optimizer
  * hyperparameters: learning rate, beta_1, …), by checkpoint key, for draft-mapping to pre-fill
- * what the source lacks. Reads only scalars (one element each); a scalar that cannot be read is
- * left out.
+ * what the source lacks, each as the shortest decimal the target's dtype stores as it stores
+ * the template's value ({@link shortestDecimal}: `0.05`, not `0.05000000074505806`). Reads only
+ * scalars (one element each); a scalar that cannot be read is left out.
  */
 export async function templateScalars(
   template: CheckpointReader,
@@ -91,21 +92,10 @@ export async function templateScalars(
       const t = await template.readTensor(a.checkpointKey);
       if (t.kind !== "fixed") continue;
       const v = realAt(t.dtype, new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength), 0);
-      if (typeof v === "number" && Number.isFinite(v))
-        out.set(a.checkpointKey, shortest(v, a.dtype.itemSize));
+      if (typeof v === "number" && Number.isFinite(v)) out.set(a.checkpointKey, shortestDecimal(a.dtype, v));
     } catch {
       // Not readable from the template: nothing is pre-filled for it.
     }
   }
   return out;
-}
-
-/** The shortest decimal that reads back as the same float32 (0.05, not 0.05000000074505806). */
-function shortest(v: number, itemSize: number | undefined): number {
-  if (itemSize === undefined || itemSize > 4) return v;
-  for (let p = 1; p <= 9; p++) {
-    const d = Number(v.toPrecision(p));
-    if (Math.fround(d) === Math.fround(v)) return d;
-  }
-  return v;
 }

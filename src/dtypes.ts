@@ -81,7 +81,7 @@ export type V1ValueField =
  * The cast-class column: how exactly a dtype the `cast` transform converts holds numbers. A
  * float's significand bits (the implicit bit included) and exponent bits, an integer's width and
  * signedness, or bool. A cast is lossless when the target class holds every value of the source
- * class (`src/transforms/index.ts`, `isLosslessCast`).
+ * class (`src/transforms/index.ts`, `isLosslessCastClass`).
  */
 export type CastClass =
   | { readonly kind: "float"; readonly mant: number; readonly exp: number }

@@ -47,17 +47,31 @@ function sign(v: number): string {
 
 /**
  * The shortest decimal text that reads back to the same value of `dtype` (as numpy prints
- * float32 `0.977`, not the float64 expansion `0.9769999980926514`).
+ * float32 `0.977`, not the float64 expansion `0.9769999980926514`); `-0` for -0, as numpy prints
+ * it. Display (`inspect`, value summaries); {@link shortestDecimal} is the same digits as a number.
  */
 export function formatElement(dtype: DTypeInfo, v: number | bigint | boolean | string): string {
   if (Object.is(v, -0)) return "-0"; // as numpy prints it; String(-0) is "0"
+  return typeof v === "number" ? String(shortestDecimal(dtype, v)) : String(v);
+}
+
+/**
+ * The shortest decimal that `dtype` stores as it stores `v`, through the dtype table's rounding
+ * column (`round(d) === round(v)`: float32, float16, bfloat16); `v` itself for other dtypes
+ * (float64 prints shortest already) and non-finite values. -0 gives 0. For the values
+ * `draft-mapping` pre-fills from a template, and {@link formatElement}'s digits. A float16 or
+ * bfloat16 result also stores `round(v)` through the `cast` writer's float32 step (checked for
+ * every float16 and bfloat16 value).
+ */
+export function shortestDecimal(dtype: DTypeInfo, v: number): number {
   const round = dtype.round;
-  if (round === undefined || typeof v !== "number" || !Number.isFinite(v)) return String(v);
+  if (round === undefined || !Number.isFinite(v)) return v;
+  const target = round(v);
   for (let p = 1; p < 17; p++) {
-    const s = Number(v.toPrecision(p));
-    if (round(s) === v) return String(s);
+    const d = Number(v.toPrecision(p));
+    if (round(d) === target) return d;
   }
-  return String(v);
+  return v;
 }
 
 /** A short description of a tensor's values. */

@@ -22,6 +22,7 @@ import {
 import { type ObjectGraph, readObjectGraph } from "../graph/object-graph.js";
 import { type ByteSource, openFileSource, type SourceOpener } from "../io/byte-source.js";
 import { crc32c, maskCrc } from "../io/crc32c.js";
+import { ReadAhead } from "../io/read-ahead.js";
 import { decodeUtf8 } from "../io/utf8.js";
 import { MAX_MATERIALIZED_TENSOR_BYTES, MAX_SHARDS, MAX_SLICES_PER_TENSOR } from "../limits.js";
 import {
@@ -332,46 +333,25 @@ export class BundleReader implements CheckpointReader {
       key: (fixed[0] as BundleEntry).key,
       entry: fixed[0] as BundleEntry,
     });
-    const bufs = [new Uint8Array(Math.min(windowBytes, source.byteLength)), new Uint8Array(0)];
+    // Large windows front to back; the next one is read while this one is checked.
+    const ahead = new ReadAhead(source, source.byteLength, Math.min(windowBytes, source.byteLength));
     let win: { at: number; bytes: Uint8Array } = { at: 0, bytes: new Uint8Array(0) };
-    let ahead: { at: number; read: Promise<Uint8Array> } | undefined;
-    let flip = 0;
-    const fill = (at: number) => {
-      const i = flip++ % 2;
-      if ((bufs[i] as Uint8Array).length === 0) bufs[i] = new Uint8Array((bufs[0] as Uint8Array).length);
-      const len = Math.min((bufs[i] as Uint8Array).length, source.byteLength - at);
-      return { at, read: source.readInto(at, (bufs[i] as Uint8Array).subarray(0, len)) };
-    };
     try {
       for (const e of fixed) {
         await this.#checkedShard({ key: e.key, entry: e });
         let crc = 0;
         const end = e.proto.offset + e.proto.size;
         for (let p = e.proto.offset; p < end; ) {
-          if (p < win.at || p >= win.at + win.bytes.length) {
-            let next = ahead;
-            if (next === undefined || next.at !== p) {
-              await ahead?.read.catch(() => undefined); // its buffer is about to be reused
-              next = fill(p);
-            }
-            ahead = undefined;
-            win = { at: next.at, bytes: await next.read };
-            if (win.at + win.bytes.length < source.byteLength) ahead = fill(win.at + win.bytes.length);
-          }
+          if (p < win.at || p >= win.at + win.bytes.length) win = { at: p, bytes: await ahead.window(p) };
           const view = win.bytes.subarray(p - win.at, Math.min(win.bytes.length, end - win.at));
           crc = crc32c(view, crc);
           p += view.length;
         }
         if (maskCrc(crc) !== e.proto.crc32c)
-          throw new ChecksumMismatchError(
-            `TensorBundle at ${this.path} shard ${e.proto.shardId} (${e.proto.size} bytes)`,
-            e.proto.crc32c,
-            maskCrc(crc),
-            { file: source.name, key: e.key, offset: e.proto.offset },
-          );
+          throw this.#crcMismatch({ key: e.key, entry: e }, maskCrc(crc), source.name);
       }
     } finally {
-      await ahead?.read.catch(() => undefined);
+      await ahead.close();
     }
   }
 
@@ -499,25 +479,21 @@ export class BundleReader implements CheckpointReader {
     const source = await this.#checkedShard(range);
     let crc = 0;
     const end = entry.proto.offset + entry.proto.size;
-    const size = Math.min(chunkBytes, entry.proto.size);
     // Two buffers from a per-reader pool, alternating: the next chunk is read while the consumer
     // writes this one (a chunk is valid until the next is asked for), and no tensor allocates its own.
-    const bufs = [this.#takeBuffer(size), this.#takeBuffer(entry.proto.size > chunkBytes ? size : 0)];
-    const read = (at: number, i: number): Promise<Uint8Array> =>
-      source.readInto(at, (bufs[i % 2] as Uint8Array).subarray(0, Math.min(chunkBytes, end - at)));
-    let next: Promise<Uint8Array> | undefined;
+    const ahead = new ReadAhead(source, end, Math.min(chunkBytes, entry.proto.size), (n) =>
+      this.#takeBuffer(n),
+    );
     try {
-      let i = 0;
-      next = entry.proto.offset < end ? read(entry.proto.offset, 0) : undefined;
-      for (let at = entry.proto.offset; at < end; at += chunkBytes, i++) {
-        const chunk = await (next as Promise<Uint8Array>);
-        next = at + chunkBytes < end ? read(at + chunkBytes, i + 1) : undefined;
+      for (let at = entry.proto.offset; at < end; ) {
+        const chunk = await ahead.window(at);
+        at += chunk.length;
         crc = crc32c(chunk, crc);
         yield chunk;
       }
     } finally {
       // A read still in flight (the consumer stopped early) must end before its buffer is reused.
-      await next?.catch(() => undefined);
+      const bufs = await ahead.close();
       // Keep the 4 largest: tiny tensors' buffers must not crowd out the chunk-sized ones.
       for (const b of bufs) if (b.length > 0) this.#bufferPool.push(b);
       this.#bufferPool.sort((a, b) => b.length - a.length).splice(4);
@@ -529,13 +505,19 @@ export class BundleReader implements CheckpointReader {
       entry.dtype.kind !== "variant" &&
       maskCrc(crc) !== entry.proto.crc32c
     ) {
-      throw new ChecksumMismatchError(
-        `TensorBundle at ${this.path} shard ${entry.proto.shardId} (${entry.proto.size} bytes)`,
-        entry.proto.crc32c,
-        maskCrc(crc),
-        { file: source.name, key: range.key, offset: entry.proto.offset },
-      );
+      throw this.#crcMismatch(range, maskCrc(crc), source.name);
     }
+  }
+
+  /** The error for `range`'s stored bytes in data file `file` whose masked CRC32C is `actual`. */
+  #crcMismatch(range: DataRange, actual: number, file: string): ChecksumMismatchError {
+    const { proto } = range.entry;
+    return new ChecksumMismatchError(
+      `TensorBundle at ${this.path} shard ${proto.shardId} (${proto.size} bytes)`,
+      proto.crc32c,
+      actual,
+      { file, key: range.key, offset: proto.offset },
+    );
   }
 
   async #checkedShard(range: DataRange): Promise<ByteSource> {
@@ -568,12 +550,7 @@ export class BundleReader implements CheckpointReader {
     if (verifyCrc) {
       const actual = maskCrc(crc32c(bytes));
       if (actual !== entry.proto.crc32c) {
-        throw new ChecksumMismatchError(
-          `TensorBundle at ${this.path} shard ${entry.proto.shardId} (${entry.proto.size} bytes)`,
-          entry.proto.crc32c,
-          actual,
-          { file: source.name, key, offset: entry.proto.offset },
-        );
+        throw this.#crcMismatch(range, actual, source.name);
       }
       if (this.header.endianness === "big") swapBytesInPlace(bytes, entry.dtype.swapUnit);
     }

@@ -13,6 +13,7 @@ import { UsageError } from "../errors.js";
 import { AtomicOutput, type LinkedFile, type LinkMethod, type PendingFile } from "../io/atomic.js";
 import { crc32c, maskCrc } from "../io/crc32c.js";
 import { LOCK_SUFFIX } from "../io/lock.js";
+import { latin1 } from "../io/utf8.js";
 import { MAX_SHARDS } from "../limits.js";
 import {
   type BundleEntryProto,
@@ -124,6 +125,21 @@ export interface AddOptions {
 
 const utf8 = new TextEncoder();
 
+/**
+ * Checks one shard of {@link BundleWriterOptions.linked} or `copied`: an output shard id
+ * (0 ≤ `shard` < `numShards`) that no shard in `taken` already holds.
+ * @throws UsageError naming `what` and the shard
+ */
+function checkSourceShard(
+  what: "linked" | "copied",
+  shard: number,
+  numShards: number,
+  taken: ReadonlyArray<ReadonlyMap<number, unknown>>,
+): void {
+  if (!Number.isInteger(shard) || shard < 0 || shard >= numShards || taken.some((m) => m.has(shard)))
+    throw new UsageError(`${what} shard ${shard} out of range or given twice (${numShards} shards)`);
+}
+
 /** Writes one bundle. Call {@link finish} to commit, {@link abort} to leave nothing behind. */
 export class BundleWriter {
   readonly prefix: string;
@@ -181,20 +197,12 @@ export class BundleWriter {
     try {
       const linked = new Map<number, { file: LinkedFile; used: number }>();
       for (const l of options.linked ?? []) {
-        if (!Number.isInteger(l.shard) || l.shard < 0 || l.shard >= n || linked.has(l.shard))
-          throw new UsageError(`linked shard ${l.shard} out of range or given twice (${n} shards)`);
+        checkSourceShard("linked", l.shard, n, [linked]);
         linked.set(l.shard, { file: await out.adopt(dataFilename(prefix, l.shard, n), l.source), used: 0 });
       }
       const copied = new Map<number, { file: PendingFile; bytes: number }>();
       for (const c of options.copied ?? []) {
-        if (
-          !Number.isInteger(c.shard) ||
-          c.shard < 0 ||
-          c.shard >= n ||
-          linked.has(c.shard) ||
-          copied.has(c.shard)
-        )
-          throw new UsageError(`copied shard ${c.shard} out of range or given twice (${n} shards)`);
+        checkSourceShard("copied", c.shard, n, [linked, copied]);
         const file = await out.openCopy(dataFilename(prefix, c.shard, n), c.source, c.onStart);
         copied.set(c.shard, { file, bytes: file.position });
       }
@@ -210,10 +218,16 @@ export class BundleWriter {
     }
   }
 
-  #claim(key: Uint8Array, label: string): void {
-    const k = Buffer.from(key).toString("latin1");
+  /**
+   * Checks that `key` is neither taken nor the header's (empty) key; returns its key in
+   * `#entries` (the bytes as latin1).
+   * @throws UsageError naming `label`
+   */
+  #claim(key: Uint8Array, label: string): string {
+    const k = latin1(key);
     if (this.#entries.has(k)) throw new UsageError(`duplicate checkpoint key ${JSON.stringify(label)}`);
     if (key.length === 0) throw new UsageError("the empty key is reserved for the bundle header");
+    return k;
   }
 
   #shard(options: AddOptions): { file: PendingFile; id: number } {
@@ -233,7 +247,7 @@ export class BundleWriter {
     options: AddOptions,
     precomputedCrc?: number,
   ): Promise<void> {
-    this.#claim(key, label);
+    const k = this.#claim(key, label);
     const { file, id } = this.#shard(options);
     const offset = file.position;
     let crc = 0;
@@ -264,7 +278,7 @@ export class BundleWriter {
       crc32c: precomputedCrc ?? maskCrc(crc),
       slices: [],
     };
-    this.#entries.set(Buffer.from(key).toString("latin1"), { key, proto });
+    this.#entries.set(k, { key, proto });
     if (this.#alignment > 1) {
       const pad = (this.#alignment - (file.position % this.#alignment)) % this.#alignment;
       if (pad > 0) await file.write(new Uint8Array(pad), true);
@@ -345,7 +359,7 @@ export class BundleWriter {
     at: { readonly shard: number; readonly offset: number; readonly size: number; readonly crc32c: number },
   ): Promise<void> {
     const key = utf8.encode(name);
-    this.#claim(key, name);
+    const k = this.#claim(key, name);
     const l = this.#linked.get(at.shard);
     const c = this.#copied.get(at.shard);
     const limit = l?.file.byteLength ?? c?.bytes;
@@ -368,7 +382,7 @@ export class BundleWriter {
     const range = `${at.shard}:${at.offset}:${at.size}`;
     if (l !== undefined && !this.#linkedRanges.has(range)) l.used += at.size;
     this.#linkedRanges.add(range);
-    this.#entries.set(Buffer.from(key).toString("latin1"), {
+    this.#entries.set(k, {
       key,
       proto: {
         dtype: dtype.enumValue,
@@ -388,7 +402,7 @@ export class BundleWriter {
    * need not read its own output back for the CRCs.
    */
   entry(name: string): WrittenEntry | undefined {
-    const e = this.#entries.get(Buffer.from(utf8.encode(name)).toString("latin1"));
+    const e = this.#entries.get(latin1(utf8.encode(name)));
     if (e === undefined) return undefined;
     const { shardId, offset, size, crc32c } = e.proto;
     return { shard: shardId, offset, size, crc32c };
@@ -472,7 +486,7 @@ export class BundleWriter {
       return;
     }
     const fullKey = utf8.encode(fullName);
-    const k = Buffer.from(fullKey).toString("latin1");
+    const k = latin1(fullKey);
     const existing = this.#entries.get(k);
     if (existing !== undefined && existing.proto.slices.length === 0) {
       throw new UsageError(`duplicate checkpoint key ${JSON.stringify(fullName)}`);

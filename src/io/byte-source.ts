@@ -43,55 +43,14 @@ function checkRange(src: ByteSource, offset: number, length: number): void {
 
 /**
  * Opens the file at `path` as a {@link ByteSource}: {@link FileSource.open} by default; tests
- * inject one that counts reads ({@link CountingSource}) or serves bytes from memory.
+ * inject one that counts reads (`CountingSource`, `test/helpers/counting-source.ts`) or serves
+ * bytes from memory ({@link MemorySource}).
  * @throws NotFoundError when the file does not exist (as {@link FileSource.open})
  */
 export type SourceOpener = (path: string) => Promise<ByteSource>;
 
 /** The default {@link SourceOpener}: a {@link FileSource}. */
 export const openFileSource: SourceOpener = (path) => FileSource.open(path);
-
-/**
- * A {@link ByteSource} that passes every read to `inner` and records it: the number of reads,
- * the bytes read, and each read's `[offset, length]` (for tests and measurements of what an
- * operation reads).
- */
-export class CountingSource implements ByteSource {
-  readonly name: string;
-  readonly byteLength: number;
-  readonly inner: ByteSource;
-  /** Every read so far as `[offset, length]`, in the order they were issued. */
-  readonly ranges: Array<readonly [number, number]> = [];
-  /** Bytes read so far. */
-  bytes = 0;
-
-  constructor(inner: ByteSource) {
-    this.inner = inner;
-    this.name = inner.name;
-    this.byteLength = inner.byteLength;
-  }
-
-  /** Number of reads so far. */
-  get reads(): number {
-    return this.ranges.length;
-  }
-
-  read(offset: number, length: number): Promise<Uint8Array> {
-    this.ranges.push([offset, length]);
-    this.bytes += length;
-    return this.inner.read(offset, length);
-  }
-
-  readInto(offset: number, into: Uint8Array): Promise<Uint8Array> {
-    this.ranges.push([offset, into.length]);
-    this.bytes += into.length;
-    return this.inner.readInto(offset, into);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
 
 /** A {@link ByteSource} over a file, read with positional `pread`s. */
 export class FileSource implements ByteSource {

@@ -11,7 +11,7 @@
  */
 import { createRequire } from "node:module";
 import type { Crc32c } from "@aws-crypto/crc32c";
-import { loadNative, nativeLoadError } from "./native.js";
+import { loadNative, type NativeImplementation, nativeImplementation } from "./native.js";
 
 const MASK_DELTA = 0xa282ead8;
 const NATIVE = "@node-rs/crc32";
@@ -42,14 +42,8 @@ export function crc32c(data: Uint8Array, crc = 0): number {
 }
 
 /** Which CRC-32C implementation runs: `native` true for `@node-rs/crc32`'s binary. */
-export function crc32cImplementation(): {
-  readonly name: string;
-  readonly native: boolean;
-  readonly why?: string;
-} {
-  if (loadNative<NativeCrc32>(NATIVE) !== undefined) return { name: "@node-rs/crc32 (native)", native: true };
-  const why = nativeLoadError(NATIVE);
-  return { name: "@aws-crypto/crc32c (JavaScript)", native: false, ...(why !== undefined ? { why } : {}) };
+export function crc32cImplementation(): NativeImplementation {
+  return nativeImplementation(NATIVE, "@aws-crypto/crc32c");
 }
 
 /** TF's `crc32c::Mask`: rotate right by 15 bits and add 0xa282ead8 (mod 2^32). */

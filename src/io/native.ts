@@ -9,7 +9,9 @@
  * | Snappy  | `snappy`                | `snappyjs`                  |
  *
  * Setting the environment variable `TFCKPT_NO_NATIVE=1` uses the fallbacks even where the
- * native modules load. {@link nativeStatus} says which implementation runs (`tfckpt doctor`).
+ * native modules load. {@link nativeImplementation} says which implementation runs, through
+ * `crc32cImplementation` (`io/crc32c.ts`) and `snappyImplementation` (`io/snappy.ts`), which
+ * `tfckpt doctor` prints.
  *
  * @module
  */
@@ -33,7 +35,7 @@ export function setModuleLoader(l?: ModuleLoader): void {
 
 /**
  * The native module `name`, or undefined when it cannot be loaded (the reason is kept for
- * {@link nativeStatus}) or `TFCKPT_NO_NATIVE` is set.
+ * {@link nativeLoadError} and {@link nativeImplementation}) or `TFCKPT_NO_NATIVE` is set.
  */
 export function loadNative<T>(name: string): T | undefined {
   let hit = cache.get(name);
@@ -56,4 +58,23 @@ export function loadNative<T>(name: string): T | undefined {
 export function nativeLoadError(name: string): string | undefined {
   const hit = cache.get(name);
   return hit !== undefined && "error" in hit ? hit.error : undefined;
+}
+
+/** Which implementation of a codec runs: `native` true when its native binary loaded. */
+export interface NativeImplementation {
+  /** The package that runs, e.g. `"snappy (native)"` or `"snappyjs (JavaScript)"`. */
+  readonly name: string;
+  readonly native: boolean;
+  /** Why the native module did not load (its error's first line, or `TFCKPT_NO_NATIVE`). */
+  readonly why?: string;
+}
+
+/**
+ * Which of the native module `name` and its JavaScript `fallback` (a package name, for display)
+ * runs; loads `name` if it was not tried yet.
+ */
+export function nativeImplementation(name: string, fallback: string): NativeImplementation {
+  if (loadNative<unknown>(name) !== undefined) return { name: `${name} (native)`, native: true };
+  const why = nativeLoadError(name);
+  return { name: `${fallback} (JavaScript)`, native: false, ...(why !== undefined ? { why } : {}) };
 }

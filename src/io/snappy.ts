@@ -9,7 +9,7 @@
  */
 import { createRequire } from "node:module";
 import type * as SnappyJs from "snappyjs";
-import { loadNative, nativeLoadError } from "./native.js";
+import { loadNative, type NativeImplementation, nativeImplementation } from "./native.js";
 
 /** The JavaScript fallback, loaded only when the native binary is not. */
 let fallback: typeof SnappyJs | undefined;
@@ -26,14 +26,8 @@ interface NativeSnappy {
 const NATIVE = "snappy";
 
 /** Which Snappy implementation runs: `native` true for the `snappy` package's binary. */
-export function snappyImplementation(): {
-  readonly name: string;
-  readonly native: boolean;
-  readonly why?: string;
-} {
-  if (loadNative<NativeSnappy>(NATIVE) !== undefined) return { name: "snappy (native)", native: true };
-  const why = nativeLoadError(NATIVE);
-  return { name: "snappyjs (JavaScript)", native: false, ...(why !== undefined ? { why } : {}) };
+export function snappyImplementation(): NativeImplementation {
+  return nativeImplementation(NATIVE, "snappyjs");
 }
 
 /**

@@ -17,7 +17,12 @@ function isAscii(bytes: Uint8Array): boolean {
   return true;
 }
 
-function latin1(bytes: Uint8Array): string {
+/**
+ * The bytes as a string of one character per byte (latin1), read through a view (no copy): the
+ * long-ASCII path of {@link decodeUtf8}, and a map key for a byte string (distinct bytes give
+ * distinct strings, whatever their encoding).
+ */
+export function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 }
 

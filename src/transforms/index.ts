@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { castClassOf, type DTypeInfo, dtypeFromName, type ElementWriter } from "../dtypes.js";
+import { type CastClass, castClassOf, type DTypeInfo, dtypeFromName, type ElementWriter } from "../dtypes.js";
 import { UsageError } from "../errors.js";
 import { type FixedTensor, formatType, numElements } from "../tensor.js";
 import { realAt } from "../values.js";
@@ -70,12 +70,23 @@ function axisOf(axis: number, rank: number, what: string): number {
 // ---------------------------------------------------------------------------------------------
 // Cast rules
 
-/** True when every value of `from` is exactly representable in `to`. */
+/**
+ * True when every value of `from` is exactly representable in `to`, both Python dtype names
+ * (`float32`, not an alias); false when either is not a dtype `cast` converts.
+ */
 export function isLosslessCast(from: string, to: string): boolean {
   const a = castClassOf(from);
   const b = castClassOf(to);
-  if (a === undefined || b === undefined) return false;
-  if (from === to) return true;
+  return a !== undefined && b !== undefined && isLosslessCastClass(a, b);
+}
+
+/**
+ * True when class `b` holds every value of class `a` (the dtype table's `cast` column,
+ * `src/dtypes.ts`): bool goes anywhere and nothing else goes to bool; a float needs as many
+ * significand and exponent bits; an integer needs its value bits in the target's significand or
+ * value bits, and a signed one a signed target. A class holds itself.
+ */
+export function isLosslessCastClass(a: CastClass, b: CastClass): boolean {
   if (a.kind === "bool") return true;
   if (b.kind === "bool") return false;
   if (a.kind === "float") return b.kind === "float" && b.mant >= a.mant && b.exp >= a.exp;
@@ -135,12 +146,12 @@ const PLANS: { readonly [K in Transform["op"]]: Planner<K> } = {
   },
   cast: (t, { dtype, shape }) => {
     const to = dtypeFromName(t.to);
-    if (castClassOf(dtype.name) === undefined || castClassOf(to.name) === undefined) {
+    if (dtype.cast === undefined || to.cast === undefined) {
       throw new TransformError(
         `cannot cast ${dtype.name} to ${to.name}: only real numeric and bool dtypes cast`,
       );
     }
-    if (!t.allowLossy && !isLosslessCast(dtype.name, to.name)) {
+    if (!t.allowLossy && !isLosslessCastClass(dtype.cast, to.cast)) {
       throw new TransformError(
         `cast ${dtype.name} → ${to.name} can lose information; add "allowLossy": true to accept rounding`,
       );

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Argv } from "yargs";
+import type { NativeImplementation } from "../../io/native.js";
 import { defineCommand } from "../command.js";
 import { EXIT_OK } from "../exit.js";
 import type { CliIO } from "../io.js";
@@ -21,7 +22,7 @@ export function doctorCommand(version: string) {
         import("../../io/crc32c.js"),
         import("../../io/snappy.js"),
       ]);
-      const line = (what: string, impl: { name: string; native: boolean; why?: string }) =>
+      const line = (what: string, impl: NativeImplementation) =>
         `${what}: ${impl.name}${impl.native ? "" : ` — fallback, native module not loaded${impl.why !== undefined ? `: ${impl.why}` : ""}`}\n`;
       io.stdout(`tfckpt ${version} on Node.js ${process.version} (${process.platform}-${process.arch})\n`);
       io.stdout(line("crc32c", crc32cImplementation()));
