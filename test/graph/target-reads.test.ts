@@ -3,9 +3,10 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BundleReader } from "../../src/bundle/reader.js";
-import { CountingSource, FileSource } from "../../src/io/byte-source.js";
+import { FileSource } from "../../src/io/byte-source.js";
 import { OBJECT_GRAPH_PROTO_KEY } from "../../src/reader.js";
 import { targetFromCheckpoint } from "../../src/target/target.js";
+import { CountingSource } from "../helpers/counting-source.js";
 import { REPO } from "../helpers/fixtures.js";
 
 const TF = join(REPO, "fixtures", "tf-2.21");
