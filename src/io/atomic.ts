@@ -113,6 +113,13 @@ export const STAGED_WRITE_BYTES = 64 << 10;
 /** The staging buffer of small writes (1 MiB). */
 const STAGE_BYTES = 1 << 20;
 
+/**
+ * Every this many bytes (128 MiB) written through {@link PendingFile.write}, a `datasync` starts
+ * in the background (one at a time), so that the disk writes back while the process reads and
+ * transforms the next tensors instead of all at the final flush.
+ */
+export const WRITE_BACK_BYTES = 128 << 20;
+
 /** An output file being written: a temporary handle and the bytes written so far. */
 export class PendingFile implements OutputFile {
   readonly finalPath: string;
@@ -130,6 +137,10 @@ export class PendingFile implements OutputFile {
   /** Small writes not yet handed to the queue: the `#staged` bytes just before `position`. */
   #stage: Uint8Array | undefined;
   #staged = 0;
+  /** Bytes written since the last background write-back started (see {@link WRITE_BACK_BYTES}). */
+  #unsynced = 0;
+  /** The background write-back in flight, if any. */
+  #writeBack: Promise<void> | undefined;
 
   constructor(finalPath: string, tempPath: string, handle: FileHandle) {
     this.finalPath = finalPath;
@@ -229,6 +240,17 @@ export class PendingFile implements OutputFile {
     } catch (e) {
       throw writeError(e, this.finalPath);
     }
+    this.#unsynced += done;
+    if (this.#unsynced >= WRITE_BACK_BYTES && this.#writeBack === undefined) {
+      this.#unsynced = 0;
+      // Errors are not lost: close() syncs again and reports.
+      this.#writeBack = this.#handle
+        .datasync()
+        .catch(() => undefined)
+        .finally(() => {
+          this.#writeBack = undefined;
+        });
+    }
   }
 
   /**
@@ -239,6 +261,7 @@ export class PendingFile implements OutputFile {
     await this.flush();
     try {
       await this.#early;
+      await this.#writeBack;
       if (sync) await this.#handle.sync();
       await this.#handle.close();
     } catch (e) {
@@ -251,6 +274,7 @@ export class PendingFile implements OutputFile {
     this.#staged = 0;
     await this.#behind.at(-1)?.done; // never rejects: no write may still run on a closed handle
     await this.#early;
+    await this.#writeBack;
     try {
       await this.#handle.close();
     } catch {

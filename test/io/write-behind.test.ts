@@ -4,7 +4,12 @@
 import type { FileHandle } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { WriteError } from "../../src/errors.js";
-import { PendingFile, STAGED_WRITE_BYTES, WRITE_BEHIND_BYTES } from "../../src/io/atomic.js";
+import {
+  PendingFile,
+  STAGED_WRITE_BYTES,
+  WRITE_BACK_BYTES,
+  WRITE_BEHIND_BYTES,
+} from "../../src/io/atomic.js";
 
 /** A FileHandle stand-in: each write waits for `release()`, records its range, may fail. */
 function fakeHandle(failAt?: number) {
@@ -143,5 +148,23 @@ describe("PendingFile write-behind", () => {
     expect(h.file[0]).toBe(0);
     expect(h.file[16 * 999]).toBe(999 % 251);
     expect(h.file[16_000]).toBe(255);
+  });
+
+  it("starts one background datasync per WRITE_BACK_BYTES written, and close waits for it before its sync", async () => {
+    const h = fakeHandle();
+    const f = new PendingFile("/nowhere/out", "/nowhere/out.tmp", h.handle);
+    const chunk = WRITE_BACK_BYTES / 4;
+    for (let i = 0; i < 3; i++) {
+      const w = f.write(bytes(chunk, i)); // not owned: written before it returns
+      await h.release();
+      await w;
+    }
+    expect(h.log.filter((l) => l === "datasync")).toEqual([]); // 3/4 of the threshold
+    const w = f.write(bytes(chunk, 3));
+    await h.release();
+    await w;
+    expect(h.log.at(-1)).toBe("datasync");
+    await f.close(true);
+    expect(h.log.slice(-3)).toEqual(["datasync", "sync", "close"]);
   });
 });
