@@ -76,6 +76,22 @@ async function addValue(
   else throw new UsageError(`${key}: a multi-tensor value for a single-tensor attribute`);
 }
 
+/**
+ * Attributes at most this large (32 MiB, the write-behind bound) have the next one's value read
+ * ahead: two such values in memory at once, never two large ones.
+ */
+const PREFETCH_BYTES = 32 << 20;
+
+/** Whether `a`'s value is small enough to be read while its neighbour is written. */
+function prefetchable(a: TargetAttribute): boolean {
+  let bytes = 0;
+  for (const t of a.tensors ?? [a]) {
+    const n = t.shape.reduce((x, d) => x * d, 1) * (t.dtype.itemSize ?? Number.POSITIVE_INFINITY);
+    bytes += n;
+  }
+  return bytes <= PREFETCH_BYTES;
+}
+
 /** Options of {@link writeObjectCheckpoint}. */
 export interface ObjectCheckpointOptions extends BundleWriterOptions {
   /** Shard for each attribute (default: all in shard 0, the graph in shard 0). */
@@ -112,12 +128,25 @@ export async function writeObjectCheckpoint(
   options: ObjectCheckpointOptions = {},
 ): Promise<WrittenCheckpoint> {
   const writer = await BundleWriter.create(prefix, options);
+  const attrs = target.attributes;
+  // The next small attribute's value is asked for while this one is written, so that reading
+  // (and transforming) it overlaps the write; a rejection is held until its turn comes.
+  const ask = (i: number): Promise<AttributeValue> | undefined => {
+    const a = attrs[i];
+    if (a === undefined || a.checkpointKey === OBJECT_GRAPH_PROTO_KEY) return undefined;
+    const p = valueFor(a);
+    p.catch(() => undefined);
+    return p;
+  };
   try {
     let done = 0;
-    for (const a of target.attributes) {
+    let next = ask(0);
+    for (const [i, a] of attrs.entries()) {
       if (a.checkpointKey === OBJECT_GRAPH_PROTO_KEY)
         throw new UsageError(`attribute key ${OBJECT_GRAPH_PROTO_KEY} is reserved`);
-      const v = await valueFor(a);
+      const v = await (next ?? valueFor(a));
+      const following = attrs[i + 1];
+      next = following !== undefined && prefetchable(a) && prefetchable(following) ? ask(i + 1) : undefined;
       const shard = options.shardOf?.(a) ?? 0;
       if (a.tensors === undefined) await addValue(writer, a.checkpointKey, a.dtype, a.shape, v, shard);
       else {
