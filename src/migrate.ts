@@ -22,6 +22,7 @@ import { openCheckpoint } from "./checkpoint/open.js";
 import { checkpointStatePath, writeCheckpointState } from "./checkpoint/state.js";
 import { UnsupportedError, UsageError } from "./errors.js";
 import { checkOutputPaths, LinkUnsupportedError } from "./io/atomic.js";
+import { giveBack } from "./io/buffer-pool.js";
 import { type KerasDataset, writeKerasWeights } from "./keras/writer.js";
 import { type AssignmentMap, loadAssignmentMap, parseAssignmentMap } from "./mapping/document.js";
 import { carryResolutionToKeras } from "./mapping/keras-carry.js";
@@ -176,7 +177,14 @@ async function valueFor(
         a.source.concatAxis !== undefined
           ? applyConcat(inputs, a.source.concatAxis)
           : (inputs[0] as FixedTensor);
-      for (const tr of a.transforms) x = applyTransform(tr, x);
+      const steps: FixedTensor[] = [...inputs, x];
+      for (const tr of a.transforms) {
+        x = applyTransform(tr, x);
+        steps.push(x);
+      }
+      // The inputs and intermediate results whose memory the result does not share are dead:
+      // their buffers serve the next tensor (see io/buffer-pool).
+      for (const t of steps) if (t.data.buffer !== x.data.buffer) giveBack(t.data);
       // Nothing keeps or changes these bytes after this (a reader's tensors are its caller's):
       // the writer writes them while the next tensor is read and transformed.
       return { kind: "fixed", data: x.data, owned: true };

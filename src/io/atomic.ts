@@ -29,6 +29,7 @@ import {
 } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { OutputExistsError, TfckptError, UnsupportedError, UsageError, WriteError } from "../errors.js";
+import { giveBack } from "./buffer-pool.js";
 import { DEFAULT_LOCK_WAIT_MS, LOCK_SUFFIX, OutputLock } from "./lock.js";
 import { writeError, writeFailureWords } from "./write-error.js";
 
@@ -153,7 +154,8 @@ export class PendingFile implements OutputFile {
    * the write is queued behind earlier ones and this returns at once while at most
    * {@link WRITE_BEHIND_BYTES} are queued (else once enough of the queue is written), so the
    * caller prepares the next bytes while these are written; queued writes run one at a time, in
-   * order; owned writes of at most {@link STAGED_WRITE_BYTES} are copied and written with their
+   * order, and once written an owned buffer from `io/buffer-pool` goes back to the pool; owned
+   * writes of at most {@link STAGED_WRITE_BYTES} are copied and written with their
    * neighbours. A write that is not owned is written before this returns (its bytes may be
    * reused then, and its errors are its own). All is written after {@link flush} or {@link close}.
    * @throws WriteError naming the final path (e.g. "no space left on device"), from this write
@@ -172,7 +174,8 @@ export class PendingFile implements OutputFile {
     await this.#flushStage();
     const at = this.position;
     this.position += bytes.length;
-    if (!owned || bytes.length > WRITE_BEHIND_BYTES) await this.#writeAt(bytes, at);
+    if (!owned) await this.#writeAt(bytes, at);
+    else if (bytes.length > WRITE_BEHIND_BYTES) await this.#writeAt(bytes, at).finally(() => giveBack(bytes));
     else await this.#queue(bytes, at);
   }
 
@@ -202,6 +205,7 @@ export class PendingFile implements OutputFile {
         .finally(() => {
           this.#behind.shift();
           this.#behindBytes -= bytes.length;
+          giveBack(bytes); // owned: nothing reads it after its write (a pooled buffer serves the next tensor)
         }),
     };
     this.#behind.push(entry);

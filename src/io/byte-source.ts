@@ -7,6 +7,7 @@
 import { constants, type Stats } from "node:fs";
 import { type FileHandle, open, stat } from "node:fs/promises";
 import { NotFoundError, NotRegularFileError, TfckptError, TruncatedFileError } from "../errors.js";
+import { takeBuffer } from "./buffer-pool.js";
 
 /** Random-access bytes with a known length (a file, or memory in tests). */
 export interface ByteSource {
@@ -96,7 +97,7 @@ export class FileSource implements ByteSource {
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this, offset, length);
-    return this.readInto(offset, new Uint8Array(length));
+    return this.readInto(offset, takeBuffer(length));
   }
 
   async readInto(offset: number, buf: Uint8Array): Promise<Uint8Array> {

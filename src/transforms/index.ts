@@ -17,6 +17,7 @@
  */
 import { type CastClass, castClassOf, type DTypeInfo, dtypeFromName, type ElementWriter } from "../dtypes.js";
 import { UsageError } from "../errors.js";
+import { takeBuffer } from "../io/buffer-pool.js";
 import { type FixedTensor, formatType, numElements } from "../tensor.js";
 import { realAt } from "../values.js";
 
@@ -312,9 +313,8 @@ function gather(
   offset: number,
 ): Uint8Array {
   const n = numElements(outShape);
-  // Every byte is written below: no zero-fill (an unpooled, uninitialised buffer of its own).
-  const out =
-    n === 0 ? new Uint8Array(0) : new Uint8Array(Buffer.allocUnsafeSlow(n * item).buffer, 0, n * item);
+  // Every byte is written below: no zero-fill (a pooled or new uninitialised buffer, see io/buffer-pool).
+  const out = takeBuffer(n * item);
   if (n === 0) return out;
   const rank = outShape.length;
   if (rank === 0) {
