@@ -177,7 +177,8 @@ export class ByteWriter {
   /**
    * Appends `s` as a length-delimited UTF-8 string: its byte length as a varint, then its bytes.
    * ASCII (almost every checkpoint key) is copied code unit by code unit; anything else through
-   * `TextEncoder.encodeInto`.
+   * `TextEncoder.encodeInto`, which writes a lone surrogate as U+FFFD (EF BF BD), as the index
+   * keys are written.
    */
   utf8(s: string): this {
     const n = s.length;

@@ -12,6 +12,12 @@
  * as ten-byte two's-complement varints, repeated scalars of a proto3 message packed.
  * See https://protobuf.dev/programming-guides/encoding/.
  *
+ * Strings are encoded as `TextEncoder` encodes them, like the bundle index's keys: a lone
+ * surrogate (a string that is not well-formed UTF-16) becomes U+FFFD (EF BF BD), so an object
+ * graph's `checkpoint_key` has the bytes of the index key it names. Names that are not
+ * well-formed never get this far from a user's document: `validateDocument` (src/schema.ts)
+ * refuses them with their JSON path.
+ *
  * @module
  */
 import { CorruptCheckpointError, type ErrorLocation } from "../errors.js";
@@ -97,7 +103,7 @@ export class ProtoWriter {
     return this;
   }
 
-  /** A string field, UTF-8 encoded; omitted when empty. */
+  /** A string field, UTF-8 encoded as `TextEncoder` does (a lone surrogate → U+FFFD); omitted when empty. */
   string(field: number, s: string): this {
     if (s.length === 0) return this;
     this.#tag(field, LENGTH_DELIMITED);

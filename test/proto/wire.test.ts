@@ -15,6 +15,7 @@ import {
   encodeObjectGraph,
   type ObjectGraphProto,
 } from "../../src/proto/index.js";
+import { ProtoWriter } from "../../src/proto/wire.js";
 
 const root = protobuf.Root.fromJSON(descriptor as unknown as protobuf.INamespace);
 const type = (n: string) => root.lookupType(`tensorflow.${n}`);
@@ -220,5 +221,19 @@ describe("the header decoder", () => {
 
   it("refuses an unknown endianness", () => {
     expect(() => decodeBundleHeader(Uint8Array.from([0x10, 0x02]))).toThrow(/unknown bundle endianness 2/);
+  });
+});
+
+describe("ProtoWriter", () => {
+  it("encodes strings as TextEncoder does, a lone surrogate as U+FFFD like the index keys", () => {
+    for (const s of ["a\ud800", "\udfffz", "größe", "\u{1f600}"]) {
+      const bytes = new TextEncoder().encode(s);
+      expect(new ProtoWriter().string(1, s).finish(), s).toEqual(
+        Uint8Array.from([0x0a, bytes.length, ...bytes]),
+      );
+    }
+    expect(new ProtoWriter().string(1, "a\ud800").finish()).toEqual(
+      Uint8Array.from([0x0a, 4, 0x61, 0xef, 0xbf, 0xbd]),
+    );
   });
 });
