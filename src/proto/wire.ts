@@ -20,13 +20,17 @@
  *
  * @module
  */
-import { CorruptCheckpointError, type ErrorLocation } from "../errors.js";
+import { CorruptCheckpointError, type ErrorLocation, UsageError } from "../errors.js";
 import { ByteWriter, Cursor } from "../io/cursor.js";
 
 const VARINT = 0;
 const FIXED64 = 1;
 const LENGTH_DELIMITED = 2;
 const FIXED32 = 5;
+
+function notSafeInteger(v: number): UsageError {
+  return new UsageError(`varint of ${v}: not a safe integer`);
+}
 
 /**
  * Appends protobuf fields to a growing buffer. A nested message is opened with {@link begin} and
@@ -45,32 +49,37 @@ export class ProtoWriter {
     else this.#w.varint(t);
   }
 
-  /** A varint field (int32, enum, bool, uint) of a non-negative value; omitted when 0 (proto3). */
+  /**
+   * A varint field (int32, enum, bool, uint) of a safe integer, normally non-negative; omitted
+   * when 0 (proto3). A negative value is written as {@link int} writes it (ten bytes, as protobuf
+   * writes a negative int32 or enum), never truncated.
+   * @throws UsageError for a value that is not a safe integer (a fraction, NaN, ±Infinity, ≥ 2^53)
+   */
   uint(field: number, v: number): this {
-    if (v !== 0) {
-      this.#tag(field, VARINT);
-      if (v < 0x80) this.#w.u8(v);
-      else this.#w.varint(v);
-    }
-    return this;
+    return v === 0 ? this : this.intAlways(field, v);
   }
 
   /**
    * A signed int32/int64 field of a safe integer; omitted when 0. Negative values take ten bytes
    * (the 64-bit two's complement), as protobuf writes them for both widths.
+   * @throws UsageError for a value that is not a safe integer
    */
   int(field: number, v: number): this {
     return v === 0 ? this : this.intAlways(field, v);
   }
 
-  /** A signed int32/int64 field written even when 0 (a set `oneof` member). */
+  /** A signed int32/int64 field written even when 0 (a set `oneof` member). @throws UsageError as {@link int} */
   intAlways(field: number, v: number): this {
     this.#tag(field, VARINT);
     return this.rawVarint(v);
   }
 
-  /** A bare signed varint with no tag (an element of a packed repeated field). */
+  /**
+   * A bare signed varint with no tag (an element of a packed repeated field).
+   * @throws UsageError for a value that is not a safe integer
+   */
   rawVarint(v: number): this {
+    if (!Number.isSafeInteger(v)) throw notSafeInteger(v);
     const w = this.#w;
     if (v >= 0) {
       if (v < 0x80) w.u8(v);

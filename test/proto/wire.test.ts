@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import protobuf from "protobufjs/light.js";
 import { describe, expect, it } from "vitest";
-import { CorruptCheckpointError } from "../../src/errors.js";
+import { CorruptCheckpointError, UsageError } from "../../src/errors.js";
 import { descriptor } from "../../src/proto/generated/descriptor.js";
 import {
   type BundleEntryProto,
@@ -235,5 +235,25 @@ describe("ProtoWriter", () => {
     expect(new ProtoWriter().string(1, "a\ud800").finish()).toEqual(
       Uint8Array.from([0x0a, 4, 0x61, 0xef, 0xbf, 0xbd]),
     );
+  });
+
+  it("writes a negative uint as protobuf writes a negative int32 (ten bytes), never one byte 0xFF", () => {
+    const ref = type("TensorSliceProto.Extent").encode({ start: -1 }).finish(); // int64 field 1
+    expect(new ProtoWriter().uint(1, -1).finish()).toEqual(Uint8Array.from(ref));
+    expect(new ProtoWriter().uint(1, -1).finish()).toEqual(
+      Uint8Array.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+    );
+    expect(new ProtoWriter().uint(1, -2147483648).finish()).toEqual(
+      new ProtoWriter().int(1, -2147483648).finish(),
+    );
+  });
+
+  it("refuses a varint that is not a safe integer, small or large", () => {
+    for (const v of [0.5, -0.5, 1.5, 200.5, Number.NaN, Number.POSITIVE_INFINITY, -(2 ** 53), 2 ** 53]) {
+      expect(() => new ProtoWriter().uint(1, v), String(v)).toThrow(UsageError);
+      expect(() => new ProtoWriter().int(1, v), String(v)).toThrow(UsageError);
+      expect(() => new ProtoWriter().rawVarint(v), String(v)).toThrow(UsageError);
+    }
+    expect(new ProtoWriter().uint(1, 2 ** 53 - 1).finish().length).toBe(9);
   });
 });
