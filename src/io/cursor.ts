@@ -217,9 +217,26 @@ export class ByteWriter {
     return this.#buf.subarray(0, this.length);
   }
 
+  /** Bytes the writer holds (grown by doubling as needed). */
+  get capacity(): number {
+    return this.#buf.length;
+  }
+
   /** A copy of everything written so far. */
   finish(): Uint8Array {
     return this.#buf.slice(0, this.length);
+  }
+
+  /**
+   * Everything written so far, handed over without a copy (a view of the buffer, which may be up
+   * to twice as long); the writer starts again empty with a fresh buffer of `initialCapacity`
+   * bytes, so a large result is not kept alive by the writer.
+   */
+  detach(initialCapacity = 256): Uint8Array {
+    const out = this.#buf.subarray(0, this.length);
+    this.#buf = new Uint8Array(initialCapacity);
+    this.length = 0;
+    return out;
   }
 
   reset(): void {

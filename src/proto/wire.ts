@@ -28,6 +28,9 @@ const FIXED64 = 1;
 const LENGTH_DELIMITED = 2;
 const FIXED32 = 5;
 
+/** Largest message {@link ProtoWriter.finish} copies out of its reused buffer (1 MiB); larger ones are handed over. */
+const KEEP_BUFFER_BYTES = 1 << 20;
+
 function notSafeInteger(v: number): UsageError {
   return new UsageError(`varint of ${v}: not a safe integer`);
 }
@@ -36,7 +39,7 @@ function notSafeInteger(v: number): UsageError {
  * Appends protobuf fields to a growing buffer. A nested message is opened with {@link begin} and
  * closed with {@link end}: its fields go to a per-depth scratch buffer, copied into the parent once
  * its length is known (each byte is copied once per nesting level: linear in the message's size).
- * One writer may encode many messages: {@link finish} returns a copy and resets it.
+ * One writer may encode many messages: {@link finish} returns the bytes and resets it.
  */
 export class ProtoWriter {
   readonly #levels: ByteWriter[] = [new ByteWriter(256)];
@@ -152,11 +155,22 @@ export class ProtoWriter {
     return this;
   }
 
-  /** A copy of the top-level message written so far; the writer is then empty, ready for the next. */
+  /**
+   * The top-level message written so far; the writer is then empty, ready for the next. A message
+   * of up to {@link KEEP_BUFFER_BYTES} is copied out (the buffer is reused); a larger one is handed
+   * over without a copy and the writer takes a fresh small buffer, so a long-lived writer does not
+   * keep the largest message it ever wrote (an object graph of 10⁵ variables: tens of MB); nor
+   * does it keep a nested message's scratch buffer grown past that size.
+   */
   finish(): Uint8Array {
     if (this.#fields.length !== 0) throw new RangeError("ProtoWriter.finish inside an open message");
-    const out = this.#w.finish();
-    this.#w.length = 0;
+    // A nested message's scratch buffer grown past the limit (a root with 10⁵ children) goes too.
+    for (let i = 1; i < this.#levels.length; i++)
+      if ((this.#levels[i] as ByteWriter).capacity > KEEP_BUFFER_BYTES) this.#levels[i] = new ByteWriter(256);
+    const w = this.#w;
+    if (w.length > KEEP_BUFFER_BYTES) return w.detach();
+    const out = w.finish();
+    w.length = 0;
     return out;
   }
 }

@@ -256,4 +256,18 @@ describe("ProtoWriter", () => {
     }
     expect(new ProtoWriter().uint(1, 2 ** 53 - 1).finish().length).toBe(9);
   });
+
+  it("hands over a message past 1 MiB and keeps writing into a fresh buffer", () => {
+    const w = new ProtoWriter();
+    const big = "x".repeat(3 << 20);
+    const expected = Buffer.concat([Buffer.from([0x0a, 0x80, 0x80, 0xc0, 0x01]), Buffer.from(big)]);
+    const first = w.string(1, big).finish();
+    expect(Buffer.from(first).equals(expected)).toBe(true);
+    // The next messages, small and large, nested too, do not write over the one handed over.
+    expect(w.string(1, "abc").finish()).toEqual(Uint8Array.from([0x0a, 3, 0x61, 0x62, 0x63]));
+    const nested = w.begin(2).string(1, big).end().finish();
+    expect(nested.length).toBe(first.length + 5);
+    expect(w.begin(2).string(1, "y").end().finish()).toEqual(Uint8Array.from([0x12, 3, 0x0a, 1, 0x79]));
+    expect(Buffer.from(first).equals(expected)).toBe(true);
+  });
 });
