@@ -19,7 +19,7 @@ import {
   recordManagedSave,
 } from "./checkpoint/manager.js";
 import { openCheckpoint } from "./checkpoint/open.js";
-import { checkpointStatePath, writeCheckpointState } from "./checkpoint/state.js";
+import { checkpointStatePath, withStateNotUpdated, writeCheckpointState } from "./checkpoint/state.js";
 import { UnsupportedError, UsageError } from "./errors.js";
 import { checkOutputPaths, LinkUnsupportedError } from "./io/atomic.js";
 import { type KerasDataset, writeKerasWeights } from "./keras/writer.js";
@@ -504,7 +504,7 @@ async function writeBundleOnce(
             }),
       ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
     },
-  );
+  ).catch((e: unknown) => Promise.reject(writeState ? withStateNotUpdated(e, output) : e));
   return { numShards, usage, entries };
 }
 
