@@ -127,9 +127,9 @@ export class Cursor {
   }
 }
 
-/** Appends LEB128 varints and little-endian fixed-width integers to a growing byte list. */
 const UTF8 = new TextEncoder();
 
+/** Appends LEB128 varints and little-endian fixed-width integers to a growing byte list. */
 export class ByteWriter {
   #buf: Uint8Array;
   length = 0;

@@ -181,7 +181,7 @@ export class ProtoWriter {
  * and unknown wire types are refused.
  * @throws CorruptCheckpointError naming `loc` and the byte offset
  */
-export function readFields(
+function readFields(
   bytes: Uint8Array,
   what: string,
   loc: ErrorLocation,
