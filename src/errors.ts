@@ -165,8 +165,15 @@ export class OutputExistsError extends TfckptError {
  */
 export class WriteError extends TfckptError {
   override readonly name: string = "WriteError";
-  constructor(detail: string, path: string, options?: ErrorOptions) {
+  /**
+   * True when the output was committed (its files are in place, complete) and only the
+   * durability of its directory entries failed (`syncDirectories` in `src/io/atomic.ts`); what a
+   * run writes after the commit (a checkpoint state file) was then not written.
+   */
+  readonly committed: boolean;
+  constructor(detail: string, path: string, options?: ErrorOptions & { readonly committed?: boolean }) {
     super("write-failed", detail, { file: path }, options);
+    this.committed = options?.committed ?? false;
   }
 }
 

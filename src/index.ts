@@ -37,7 +37,7 @@ export {
 } from "./graph/object-graph.js";
 export { type InspectOptions, type InspectResult, inspectCheckpoint } from "./inspect.js";
 export { type UnpackedArchive, unpackKerasArchive } from "./keras/archive.js";
-export { isKerasPath, type KerasLayout, KerasWeightsReader } from "./keras/reader.js";
+export { isKerasPath, KerasWeightsReader } from "./keras/reader.js";
 export {
   type KerasDataset,
   type KerasValue,

@@ -19,7 +19,7 @@ import {
   recordManagedSave,
 } from "./checkpoint/manager.js";
 import { openCheckpoint } from "./checkpoint/open.js";
-import { checkpointStatePath, writeCheckpointState } from "./checkpoint/state.js";
+import { checkpointStatePath, withStateNotUpdated, writeCheckpointState } from "./checkpoint/state.js";
 import { UnsupportedError, UsageError } from "./errors.js";
 import { checkOutputPaths, LinkUnsupportedError } from "./io/atomic.js";
 import { giveBack } from "./io/buffer-pool.js";
@@ -206,8 +206,11 @@ interface LinkPlan {
   readonly linked: ReadonlyMap<Assignment, StoredTensor>;
 }
 
+/** A reader with the {@link CheckpointReader.storedTensor} and `checkStored` capabilities. */
+type LinkableReader = CheckpointReader & Required<Pick<CheckpointReader, "storedTensor" | "checkStored">>;
+
 /** Whether `source` can say where its tensors are stored and check their bytes (a V2 bundle). */
-function canLink(source: CheckpointReader): boolean {
+function canLink(source: CheckpointReader): source is LinkableReader {
   return source.storedTensor !== undefined && source.checkStored !== undefined;
 }
 
@@ -222,7 +225,7 @@ function planLinks(
   source: CheckpointReader,
   keepShard: (file: string, tensors: readonly StoredTensor[]) => boolean = () => true,
 ): LinkPlan | undefined {
-  if (source.storedTensor === undefined || source.checkStored === undefined) return undefined;
+  if (!canLink(source)) return undefined;
   const all = new Map<Assignment, StoredTensor>();
   for (const a of assignments) {
     if (a.source.kind !== "variables" || a.source.names.length !== 1 || a.transforms.length > 0) continue;
@@ -512,7 +515,7 @@ async function writeBundleOnce(
             }),
       ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
     },
-  );
+  ).catch((e: unknown) => Promise.reject(writeState ? withStateNotUpdated(e, output) : e));
   return { numShards, usage, entries };
 }
 

@@ -112,8 +112,9 @@ export interface CheckpointReader {
   storedTensor?(name: string): StoredTensor | undefined;
   /**
    * Optional capability, with {@link storedTensor}: verifies the stored bytes of `tensors` (from
-   * {@link storedTensor}, all in one data file) against their masked CRC32C, reading the file
-   * front to back (`BundleReader.checkEntries`); a tensor listed twice is checked once.
+   * {@link storedTensor}, in any of the data files) against their masked CRC32C, reading each
+   * data file that holds some of them front to back (`BundleReader.checkEntries`); a tensor listed
+   * twice is checked once.
    * @throws ChecksumMismatchError naming the first bad tensor; NotFoundError for a tensor this
    *         reader does not store whole; CorruptCheckpointError, TruncatedFileError
    */

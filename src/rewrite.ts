@@ -10,7 +10,7 @@ import { basename, join } from "node:path";
 import { BundleWriter } from "./bundle/writer.js";
 import { isDirectoryOutput } from "./checkpoint/manager.js";
 import { openCheckpoint } from "./checkpoint/open.js";
-import { checkpointStatePath, writeCheckpointState } from "./checkpoint/state.js";
+import { checkpointStatePath, withStateNotUpdated, writeCheckpointState } from "./checkpoint/state.js";
 import { UnsupportedError, UsageError } from "./errors.js";
 import { checkOutputPaths } from "./io/atomic.js";
 import { snappyImplementation } from "./io/snappy.js";
@@ -276,7 +276,7 @@ export async function rewriteCheckpoint(
       await writer.finish();
     } catch (e) {
       await writer.abort();
-      throw e;
+      throw options.writeState ? withStateNotUpdated(e, dst) : e;
     }
     const stateFile = options.writeState
       ? await writeCheckpointState(dst, { force: options.force ?? false })

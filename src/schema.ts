@@ -1,7 +1,8 @@
 /**
  * JSON Schema validation (ajv, draft 2020-12) of the documents users write: object graphs and
  * assignment maps. Schemas live in `mappings/`; every error is reported at once with its JSON
- * path.
+ * path. Every string of a document, value or property name, must be well-formed UTF-16 (no lone
+ * surrogate): names become UTF-8 checkpoint keys, where a lone surrogate has no encoding.
  *
  * @module
  */
@@ -51,16 +52,20 @@ function validator(name: string): Validator {
   return v;
 }
 
+/** One step of a JSON path: `[2]`, `.to`, or `["a/b"]` for a key that is no identifier. */
+function pathStep(seg: string): string {
+  return /^\d+$/.test(seg)
+    ? `[${seg}]`
+    : /^[A-Za-z_$][\w$]*$/.test(seg)
+      ? `.${seg}`
+      : `[${JSON.stringify(seg)}]`;
+}
+
 /** `/assignments/2/to` → `$.assignments[2].to`. */
 function jsonPath(pointer: string): string {
   let out = "$";
   for (const raw of pointer.split("/").slice(1)) {
-    const seg = raw.replaceAll("~1", "/").replaceAll("~0", "~");
-    out += /^\d+$/.test(seg)
-      ? `[${seg}]`
-      : /^[A-Za-z_$][\w$]*$/.test(seg)
-        ? `.${seg}`
-        : `[${JSON.stringify(seg)}]`;
+    out += pathStep(raw.replaceAll("~1", "/").replaceAll("~0", "~"));
   }
   return out;
 }
@@ -100,7 +105,7 @@ function problem(e: ErrorObject): DocumentProblem {
  * @throws InvalidDocumentError with every problem and its JSON path
  */
 export function validateDocument(schema: string, doc: unknown, what: string, file?: string): void {
-  const depth = jsonDepth(doc);
+  const { depth, illFormed } = scanDocument(doc);
   if (depth > MAX_DOCUMENT_DEPTH) {
     throw new InvalidDocumentError(what, file, [
       {
@@ -109,6 +114,7 @@ export function validateDocument(schema: string, doc: unknown, what: string, fil
       },
     ]);
   }
+  if (illFormed.length > 0) throw new InvalidDocumentError(what, file, illFormed);
   const v = validator(schema);
   if (v(doc)) return;
   // `if/then/else` adds a wrapper error ("must match then schema") per failing branch: drop those.
@@ -123,18 +129,58 @@ export function validateDocument(schema: string, doc: unknown, what: string, fil
   throw new InvalidDocumentError(what, file, problems);
 }
 
-/** Nesting depth of a JSON value, computed without recursion. */
-function jsonDepth(doc: unknown): number {
+/** A value met by {@link scanDocument}: its nesting depth, and its parent and key to name its path. */
+interface Visit {
+  readonly v: unknown;
+  readonly d: number;
+  readonly up?: Visit;
+  readonly key?: string;
+}
+
+function visitPath(n: Visit): string {
+  const steps: string[] = [];
+  for (let at: Visit | undefined = n; at?.key !== undefined; at = at.up) steps.push(pathStep(at.key));
+  return `$${steps.reverse().join("")}`;
+}
+
+const NOT_WELL_FORMED =
+  "is not well-formed UTF-16 (a lone surrogate, e.g. from a \\ud800 escape): no checkpoint name can hold it";
+
+/**
+ * Walks a JSON value without recursion: its nesting depth (the walk stops past
+ * MAX_DOCUMENT_DEPTH), and every string — value or property name — that is not well-formed
+ * UTF-16. Such a string has no UTF-8 encoding: written as a checkpoint key or object-graph name
+ * it would become U+FFFD (as `TextEncoder` writes it), so two distinct names could collide.
+ */
+function scanDocument(doc: unknown): { depth: number; illFormed: DocumentProblem[] } {
   let max = 0;
-  const stack: Array<[unknown, number]> = [[doc, 1]];
+  const illFormed: DocumentProblem[] = [];
+  const stack: Visit[] = [{ v: doc, d: 1 }];
   while (stack.length > 0) {
-    const [v, d] = stack.pop() as [unknown, number];
+    const n = stack.pop() as Visit;
+    const v = n.v;
+    if (typeof v === "string") {
+      if (!v.isWellFormed()) illFormed.push({ path: visitPath(n), message: `string ${NOT_WELL_FORMED}` });
+      continue;
+    }
     if (typeof v !== "object" || v === null) continue;
-    if (d > max) max = d;
-    if (max > MAX_DOCUMENT_DEPTH) return max;
-    for (const c of Object.values(v as object)) stack.push([c, d + 1]);
+    if (n.d > max) max = n.d;
+    if (max > MAX_DOCUMENT_DEPTH) break;
+    const entries = Object.entries(v as object);
+    for (const [key] of entries) {
+      if (!key.isWellFormed())
+        illFormed.push({
+          path: visitPath(n),
+          message: `property name ${JSON.stringify(key)} ${NOT_WELL_FORMED}`,
+        });
+    }
+    // Pushed last to first, so problems come out in document order.
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, c] = entries[i] as [string, unknown];
+      stack.push({ v: c, d: n.d + 1, up: n, key });
+    }
   }
-  return max;
+  return { depth: max, illFormed };
 }
 
 /**

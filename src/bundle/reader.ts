@@ -314,10 +314,11 @@ export class BundleReader implements CheckpointReader {
   }
 
   /**
-   * Verifies the stored bytes of `entries` (from {@link storedEntries}, all in one shard) against
-   * their masked CRC32C, as `BundleReader::GetValue` checks each tensor it reads, reading the shard
-   * front to back in large sequential reads (32 MiB; the next read runs while this one is
-   * checked) rather than one read per tensor. String and variant entries are checked by decoding.
+   * Verifies the stored bytes of `entries` (from {@link storedEntries}, in any shards) against
+   * their masked CRC32C, as `BundleReader::GetValue` checks each tensor it reads, reading each
+   * shard that holds some of them front to back in large sequential reads (32 MiB; the next read
+   * runs while this one is checked) rather than one read per tensor. String and variant entries
+   * are checked by decoding.
    * @throws ChecksumMismatchError naming the first bad entry; CorruptCheckpointError,
    *         TruncatedFileError, NotFoundError
    */
@@ -327,8 +328,18 @@ export class BundleReader implements CheckpointReader {
       if (e.dtype.kind === "string" || e.dtype.kind === "variant") await this.readStored(e);
       else fixed.push(e);
     }
-    if (fixed.length === 0) return;
-    fixed.sort((a, b) => a.proto.offset - b.proto.offset);
+    fixed.sort((a, b) => a.proto.shardId - b.proto.shardId || a.proto.offset - b.proto.offset);
+    for (let i = 0; i < fixed.length; ) {
+      const shardId = (fixed[i] as BundleEntry).proto.shardId;
+      let j = i + 1;
+      while (j < fixed.length && (fixed[j] as BundleEntry).proto.shardId === shardId) j++;
+      await this.#checkShardEntries(fixed.slice(i, j), windowBytes);
+      i = j;
+    }
+  }
+
+  /** {@link checkEntries} of fixed-size `entries` of one shard, sorted by offset. */
+  async #checkShardEntries(fixed: readonly BundleEntry[], windowBytes: number): Promise<void> {
     const source = await this.#checkedShard({
       key: (fixed[0] as BundleEntry).key,
       entry: fixed[0] as BundleEntry,

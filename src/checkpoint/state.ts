@@ -6,7 +6,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { CorruptCheckpointError } from "../errors.js";
+import { CorruptCheckpointError, WriteError } from "../errors.js";
 import { writeTextFileAtomic } from "../io/atomic.js";
 
 /** `CheckpointState` (checkpoint_state.proto). Paths as stored (relative or absolute). */
@@ -149,6 +149,20 @@ function formatDouble(v: number): string {
 /** The `checkpoint` state file beside `prefix` (what {@link writeCheckpointState} writes). */
 export function checkpointStatePath(prefix: string): string {
   return join(dirname(prefix), "checkpoint");
+}
+
+/**
+ * `e`, or, when `e` is a {@link WriteError} of an output committed but not durable
+ * (`committed`), a copy that also says the state file beside `prefix` was not updated: the error
+ * stops a run before it writes the state file, so that file does not name the new output.
+ */
+export function withStateNotUpdated(e: unknown, prefix: string): unknown {
+  if (!(e instanceof WriteError) || !e.committed) return e;
+  return new WriteError(
+    `${e.detail}; the checkpoint state file ${checkpointStatePath(prefix)} was not updated: it does not name this output`,
+    e.file ?? prefix,
+    { cause: e.cause, committed: true },
+  );
 }
 
 /**

@@ -514,9 +514,9 @@ const DIR_SYNC_UNSUPPORTED = new Set([
  * File systems that cannot fsync a directory are passed over. Called once the renames or links
  * have put an output in place, so a failure here does not undo it: the output is committed and
  * complete, only its directory entries may not survive a power cut.
- * @throws WriteError naming the directory, saying that the output is in place (committed) but
- *         its directory entries may not be durable, when the directory cannot be opened or its
- *         fsync fails (EIO, ENOSPC, …)
+ * @throws WriteError with `committed` set, naming the directory, saying that the output is in
+ *         place (committed) but its directory entries may not be durable, when the directory
+ *         cannot be opened or its fsync fails (EIO, ENOSPC, …)
  */
 export async function syncDirectories(dirs: readonly string[]): Promise<void> {
   for (const dir of new Set(dirs)) {
@@ -529,7 +529,7 @@ export async function syncDirectories(dirs: readonly string[]): Promise<void> {
         throw new WriteError(
           `output committed (its files are in place), but their directory entries may not be durable: cannot fsync the directory: ${writeFailureWords(e)}`,
           dir,
-          { cause: e },
+          { cause: e, committed: true },
         );
     } finally {
       await h?.close().catch(() => undefined);

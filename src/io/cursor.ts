@@ -127,9 +127,9 @@ export class Cursor {
   }
 }
 
-/** Appends LEB128 varints and little-endian fixed-width integers to a growing byte list. */
 const UTF8 = new TextEncoder();
 
+/** Appends LEB128 varints and little-endian fixed-width integers to a growing byte list. */
 export class ByteWriter {
   #buf: Uint8Array;
   length = 0;
@@ -177,7 +177,8 @@ export class ByteWriter {
   /**
    * Appends `s` as a length-delimited UTF-8 string: its byte length as a varint, then its bytes.
    * ASCII (almost every checkpoint key) is copied code unit by code unit; anything else through
-   * `TextEncoder.encodeInto`.
+   * `TextEncoder.encodeInto`, which writes a lone surrogate as U+FFFD (EF BF BD), as the index
+   * keys are written.
    */
   utf8(s: string): this {
     const n = s.length;
@@ -216,9 +217,26 @@ export class ByteWriter {
     return this.#buf.subarray(0, this.length);
   }
 
+  /** Bytes the writer holds (grown by doubling as needed). */
+  get capacity(): number {
+    return this.#buf.length;
+  }
+
   /** A copy of everything written so far. */
   finish(): Uint8Array {
     return this.#buf.slice(0, this.length);
+  }
+
+  /**
+   * Everything written so far, handed over without a copy (a view of the buffer, which may be up
+   * to twice as long); the writer starts again empty with a fresh buffer of `initialCapacity`
+   * bytes, so a large result is not kept alive by the writer.
+   */
+  detach(initialCapacity = 256): Uint8Array {
+    const out = this.#buf.subarray(0, this.length);
+    this.#buf = new Uint8Array(initialCapacity);
+    this.length = 0;
+    return out;
   }
 
   reset(): void {

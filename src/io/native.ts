@@ -55,7 +55,7 @@ export function loadNative<T>(name: string): T | undefined {
 }
 
 /** Why `name` could not be loaded, or undefined when it was loaded (or not tried yet). */
-export function nativeLoadError(name: string): string | undefined {
+function nativeLoadError(name: string): string | undefined {
   const hit = cache.get(name);
   return hit !== undefined && "error" in hit ? hit.error : undefined;
 }

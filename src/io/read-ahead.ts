@@ -70,6 +70,10 @@ export class ReadAhead {
       this.#bufs[i] = buf;
     }
     const len = Math.min(this.#windowBytes, this.#end - at);
-    return { at, read: this.#source.readInto(at, buf.subarray(0, len)) };
+    const read = this.#source.readInto(at, buf.subarray(0, len));
+    // The read may fail while the consumer awaits something else; mark it handled so Node does not
+    // report an unhandled rejection (and exit). The consumer still awaits `read` and gets its error.
+    read.catch(() => undefined);
+    return { at, read };
   }
 }

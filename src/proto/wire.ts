@@ -12,9 +12,15 @@
  * as ten-byte two's-complement varints, repeated scalars of a proto3 message packed.
  * See https://protobuf.dev/programming-guides/encoding/.
  *
+ * Strings are encoded as `TextEncoder` encodes them, like the bundle index's keys: a lone
+ * surrogate (a string that is not well-formed UTF-16) becomes U+FFFD (EF BF BD), so an object
+ * graph's `checkpoint_key` has the bytes of the index key it names. Names that are not
+ * well-formed never get this far from a user's document: `validateDocument` (src/schema.ts)
+ * refuses them with their JSON path.
+ *
  * @module
  */
-import { CorruptCheckpointError, type ErrorLocation } from "../errors.js";
+import { CorruptCheckpointError, type ErrorLocation, UsageError } from "../errors.js";
 import { ByteWriter, Cursor } from "../io/cursor.js";
 
 const VARINT = 0;
@@ -22,11 +28,18 @@ const FIXED64 = 1;
 const LENGTH_DELIMITED = 2;
 const FIXED32 = 5;
 
+/** Largest message {@link ProtoWriter.finish} copies out of its reused buffer (1 MiB); larger ones are handed over. */
+const KEEP_BUFFER_BYTES = 1 << 20;
+
+function notSafeInteger(v: number): UsageError {
+  return new UsageError(`varint of ${v}: not a safe integer`);
+}
+
 /**
  * Appends protobuf fields to a growing buffer. A nested message is opened with {@link begin} and
  * closed with {@link end}: its fields go to a per-depth scratch buffer, copied into the parent once
  * its length is known (each byte is copied once per nesting level: linear in the message's size).
- * One writer may encode many messages: {@link finish} returns a copy and resets it.
+ * One writer may encode many messages: {@link finish} returns the bytes and resets it.
  */
 export class ProtoWriter {
   readonly #levels: ByteWriter[] = [new ByteWriter(256)];
@@ -39,32 +52,37 @@ export class ProtoWriter {
     else this.#w.varint(t);
   }
 
-  /** A varint field (int32, enum, bool, uint) of a non-negative value; omitted when 0 (proto3). */
+  /**
+   * A varint field (int32, enum, bool, uint) of a safe integer, normally non-negative; omitted
+   * when 0 (proto3). A negative value is written as {@link int} writes it (ten bytes, as protobuf
+   * writes a negative int32 or enum), never truncated.
+   * @throws UsageError for a value that is not a safe integer (a fraction, NaN, ±Infinity, ≥ 2^53)
+   */
   uint(field: number, v: number): this {
-    if (v !== 0) {
-      this.#tag(field, VARINT);
-      if (v < 0x80) this.#w.u8(v);
-      else this.#w.varint(v);
-    }
-    return this;
+    return v === 0 ? this : this.intAlways(field, v);
   }
 
   /**
    * A signed int32/int64 field of a safe integer; omitted when 0. Negative values take ten bytes
    * (the 64-bit two's complement), as protobuf writes them for both widths.
+   * @throws UsageError for a value that is not a safe integer
    */
   int(field: number, v: number): this {
     return v === 0 ? this : this.intAlways(field, v);
   }
 
-  /** A signed int32/int64 field written even when 0 (a set `oneof` member). */
+  /** A signed int32/int64 field written even when 0 (a set `oneof` member). @throws UsageError as {@link int} */
   intAlways(field: number, v: number): this {
     this.#tag(field, VARINT);
     return this.rawVarint(v);
   }
 
-  /** A bare signed varint with no tag (an element of a packed repeated field). */
+  /**
+   * A bare signed varint with no tag (an element of a packed repeated field).
+   * @throws UsageError for a value that is not a safe integer
+   */
   rawVarint(v: number): this {
+    if (!Number.isSafeInteger(v)) throw notSafeInteger(v);
     const w = this.#w;
     if (v >= 0) {
       if (v < 0x80) w.u8(v);
@@ -97,7 +115,7 @@ export class ProtoWriter {
     return this;
   }
 
-  /** A string field, UTF-8 encoded; omitted when empty. */
+  /** A string field, UTF-8 encoded as `TextEncoder` does (a lone surrogate → U+FFFD); omitted when empty. */
   string(field: number, s: string): this {
     if (s.length === 0) return this;
     this.#tag(field, LENGTH_DELIMITED);
@@ -137,11 +155,22 @@ export class ProtoWriter {
     return this;
   }
 
-  /** A copy of the top-level message written so far; the writer is then empty, ready for the next. */
+  /**
+   * The top-level message written so far; the writer is then empty, ready for the next. A message
+   * of up to {@link KEEP_BUFFER_BYTES} is copied out (the buffer is reused); a larger one is handed
+   * over without a copy and the writer takes a fresh small buffer, so a long-lived writer does not
+   * keep the largest message it ever wrote (an object graph of 10⁵ variables: tens of MB); nor
+   * does it keep a nested message's scratch buffer grown past that size.
+   */
   finish(): Uint8Array {
     if (this.#fields.length !== 0) throw new RangeError("ProtoWriter.finish inside an open message");
-    const out = this.#w.finish();
-    this.#w.length = 0;
+    // A nested message's scratch buffer grown past the limit (a root with 10⁵ children) goes too.
+    for (let i = 1; i < this.#levels.length; i++)
+      if ((this.#levels[i] as ByteWriter).capacity > KEEP_BUFFER_BYTES) this.#levels[i] = new ByteWriter(256);
+    const w = this.#w;
+    if (w.length > KEEP_BUFFER_BYTES) return w.detach();
+    const out = w.finish();
+    w.length = 0;
     return out;
   }
 }
@@ -152,7 +181,7 @@ export class ProtoWriter {
  * and unknown wire types are refused.
  * @throws CorruptCheckpointError naming `loc` and the byte offset
  */
-export function readFields(
+function readFields(
   bytes: Uint8Array,
   what: string,
   loc: ErrorLocation,

@@ -12,6 +12,8 @@
 
 import { VARIABLE_VALUE } from "../graph/keys.js";
 import type { KerasLayout } from "../reader.js";
+import { formatType } from "../tensor.js";
+import type { TargetAttribute, TargetGraph } from "./target.js";
 
 /**
  * Variable names of Keras 3 layers, in `layer.weights` order, by the snake-case class name Keras
@@ -82,9 +84,6 @@ export function kerasVariablePaths(layout: KerasLayout): Map<string, string> {
   }
   return out;
 }
-
-import { formatType } from "../tensor.js";
-import type { TargetAttribute, TargetGraph } from "./target.js";
 
 /**
  * The target of a Keras weights file: its datasets as attributes (HDF5 name order), a flat

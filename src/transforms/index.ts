@@ -87,7 +87,7 @@ export function isLosslessCast(from: string, to: string): boolean {
  * significand and exponent bits; an integer needs its value bits in the target's significand or
  * value bits, and a signed one a signed target. A class holds itself.
  */
-export function isLosslessCastClass(a: CastClass, b: CastClass): boolean {
+function isLosslessCastClass(a: CastClass, b: CastClass): boolean {
   if (a.kind === "bool") return true;
   if (b.kind === "bool") return false;
   if (a.kind === "float") return b.kind === "float" && b.mant >= a.mant && b.exp >= a.exp;

@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BundleReader } from "../../src/bundle/reader.js";
 import { InvalidDocumentError } from "../../src/errors.js";
+import { FileSource } from "../../src/io/byte-source.js";
 import { decodeObjectGraph, encodeObjectGraph } from "../../src/proto/index.js";
+import { TableReader } from "../../src/table/reader.js";
 import { targetFromJson } from "../../src/target/target.js";
 import { attributeValue, writeObjectCheckpoint } from "../../src/target/write.js";
 import { TF_FIXTURES } from "../helpers/fixtures.js";
@@ -124,5 +126,71 @@ describe("authoring form", () => {
         nodes: [{ children: [{ node: 4, name: "x" }] }],
       }),
     ).toThrow(/refers to node 4 of 1/);
+  });
+
+  it("refuses names that are not well-formed UTF-16, naming each JSON path", () => {
+    // "\ud800" and "\udfff" would both be written as U+FFFD: two distinct names, one key.
+    const problems = (doc: unknown) => {
+      try {
+        targetFromJson(doc);
+      } catch (e) {
+        expect(e).toBeInstanceOf(InvalidDocumentError);
+        return (e as InvalidDocumentError).problems.map((p) => `${p.path}: ${p.message}`);
+      }
+      return expect.unreachable();
+    };
+    const leaf = { dtype: "float32", shape: [] };
+    expect(problems({ "a\ud800": leaf, "a\udfff": leaf, ok: leaf })).toEqual([
+      expect.stringMatching(/^\$: property name "a\\ud800" is not well-formed UTF-16/),
+      expect.stringMatching(/^\$: property name "a\\udfff" is not well-formed UTF-16/),
+    ]);
+    expect(problems({ m: { w: { ...leaf, fullName: "w\udc00" } } })).toEqual([
+      expect.stringMatching(/^\$\.m\.w\.fullName: string is not well-formed UTF-16/),
+    ]);
+    const full = {
+      format: "tfckpt-object-graph",
+      version: 1,
+      nodes: [{ children: [{ node: 1, name: "x\ud83d" }] }, {}],
+    };
+    expect(problems(full)).toEqual([
+      expect.stringMatching(/^\$\.nodes\[0\]\.children\[0\]\.name: string is not well-formed/),
+    ]);
+    // A well-formed pair (an emoji) is a name like any other.
+    expect(targetFromJson({ "\ud83d\ude00": leaf }).attributes[0]?.checkpointKey).toBe(
+      "\u{1f600}/.ATTRIBUTES/VARIABLE_VALUE",
+    );
+  });
+
+  it("writes a non-ASCII name's checkpoint_key with the same bytes as its index key", async () => {
+    const target = targetFromJson({
+      größe: { 層: { dtype: "float32", shape: [1] } },
+      "\u{1f600}": { dtype: "float32", shape: [] },
+    });
+    const prefix = join(work, "utf8", "ckpt");
+    await writeObjectCheckpoint(prefix, target, async () => ({ kind: "fixed", data: new Uint8Array(4) }), {
+      sync: false,
+    });
+    const source = await FileSource.open(`${prefix}.index`);
+    const keys: Buffer[] = [];
+    try {
+      const table = await TableReader.open(source);
+      for await (const e of table.entries()) keys.push(Buffer.from(e.key));
+    } finally {
+      await source.close();
+    }
+    const r = await BundleReader.open(prefix);
+    try {
+      const stored = await r.readTensor("_CHECKPOINTABLE_OBJECT_GRAPH");
+      const graph = Buffer.from(stored.kind === "string" ? (stored.strings[0] as Uint8Array) : []);
+      for (const a of target.attributes) {
+        const key = keys.find((k) => k.toString("utf8") === a.checkpointKey);
+        expect(key, a.checkpointKey).toBeDefined();
+        // SerializedTensor.checkpoint_key is field 3: tag 0x1a, the length, the UTF-8 bytes.
+        const field = Buffer.concat([Buffer.from([0x1a, (key as Buffer).length]), key as Buffer]);
+        expect(graph.includes(field), a.checkpointKey).toBe(true);
+      }
+    } finally {
+      await r.close();
+    }
   });
 });

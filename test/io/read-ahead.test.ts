@@ -2,6 +2,7 @@
 // windows come from the read started ahead when it matches, a jump drops it, nothing is read
 // past `end`, and two buffers serve every window.
 import { describe, expect, it } from "vitest";
+import { TruncatedFileError } from "../../src/errors.js";
 import { MemorySource } from "../../src/io/byte-source.js";
 import { ReadAhead } from "../../src/io/read-ahead.js";
 import { CountingSource } from "../helpers/counting-source.js";
@@ -58,5 +59,31 @@ describe("ReadAhead", () => {
     const bad = new ReadAhead(s, 20, 64);
     await expect(bad.window(0)).rejects.toThrow(/passes the end/);
     await bad.close();
+  });
+
+  it("a read ahead that fails while the consumer is elsewhere is no unhandled rejection", async () => {
+    const { s } = source(100);
+    // The second window's read (at 40) rejects, as a pread would with EIO or a file that shrank.
+    const failing = Object.assign(Object.create(s) as CountingSource, {
+      readInto: (offset: number, into: Uint8Array) =>
+        offset === 40
+          ? Promise.reject(new TruncatedFileError("file shrank", { file: s.name, offset }))
+          : s.readInto(offset, into),
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const ra = new ReadAhead(failing, 100, 40);
+      expect((await ra.window(0)).length).toBe(40); // starts the read at 40, which fails
+      // The consumer awaits something else for a while (a write, a hash) before the next window.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await expect(ra.window(40)).rejects.toThrow(TruncatedFileError);
+      await ra.close();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +7,9 @@ import { BundleReader } from "../../src/bundle/reader.js";
 import { BundleWriter } from "../../src/bundle/writer.js";
 import { WriteError } from "../../src/errors.js";
 import { syncDirectories } from "../../src/io/atomic.js";
+import { migrate } from "../../src/migrate.js";
 import { F32, floats } from "../helpers/build.js";
+import { REPO } from "../helpers/fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tfckpt-dirsync-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,5 +77,37 @@ describe("syncDirectories (a commit's renames made durable)", () => {
     } finally {
       await r.close();
     }
+  });
+});
+
+describe("a migration committed but not durable", () => {
+  it("says that the checkpoint state file was not updated (it does not name the new save)", async () => {
+    const out = join(dir, "managed");
+    const run = () =>
+      migrate({
+        source: join(REPO, "fixtures", "tf1-mlp"),
+        target: join(REPO, "mappings", "examples", "tf1-mlp.graph.json"),
+        mapping: join(REPO, "mappings", "examples", "tf1-mlp.mapping.json"),
+        output: `${out}/`,
+      });
+    await run();
+    await failDirectorySync();
+    const e = await run().catch((x: unknown) => x);
+    vi.restoreAllMocks();
+    expect(e).toBeInstanceOf(WriteError);
+    expect((e as WriteError).committed).toBe(true);
+    expect((e as WriteError).message).toMatch(/^output committed \(its files are in place\)/);
+    expect((e as WriteError).message).toContain(
+      `the checkpoint state file ${join(out, "checkpoint")} was not updated: it does not name this output`,
+    );
+    // The second save is in place; the state file still names the first, as the error says.
+    expect(existsSync(join(out, "ckpt-2.index"))).toBe(true);
+    expect(readFileSync(join(out, "checkpoint"), "utf8")).toMatch(/^model_checkpoint_path: "ckpt-1"/);
+  });
+
+  it("only the commit's directory sync marks a WriteError committed", async () => {
+    const e = await syncDirectories([join(dir, "gone")]).catch((x: unknown) => x);
+    expect((e as WriteError).committed).toBe(true);
+    expect(new WriteError("no space left on device", dir).committed).toBe(false);
   });
 });

@@ -101,6 +101,15 @@ describe("extends", () => {
     expect(() => parseAssignmentMap({ extends: "no-such-preset" })).toThrow(InvalidDocumentError);
     expect(() => parseAssignmentMap({ extends: "no-such-preset" })).toThrow(/mappings\/presets/);
   });
+  it("a name that is not well-formed UTF-16 is refused at its JSON path, in a file too", () => {
+    // Written to a key, "\ud800" becomes U+FFFD: it would collide with every other lone surrogate.
+    expect(() => parseAssignmentMap({ assignments: [{ from: "a", to: "b\ud800" }] })).toThrow(
+      /\$\.assignments\[0\]\.to: string is not well-formed UTF-16/,
+    );
+    const file = join(work, "surrogate.json");
+    writeFileSync(file, '{ "ignore": ["ok", "x\\udfff"] }'); // the escape as the JSON text holds it
+    expect(() => loadAssignmentMap(file)).toThrow(/\$\.ignore\[1\]: string is not well-formed UTF-16/);
+  });
   it("every shipped preset parses", () => {
     for (const p of [
       "keras3-adam",

@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import protobuf from "protobufjs/light.js";
 import { describe, expect, it } from "vitest";
-import { CorruptCheckpointError } from "../../src/errors.js";
+import { CorruptCheckpointError, UsageError } from "../../src/errors.js";
 import { descriptor } from "../../src/proto/generated/descriptor.js";
 import {
   type BundleEntryProto,
@@ -15,6 +15,7 @@ import {
   encodeObjectGraph,
   type ObjectGraphProto,
 } from "../../src/proto/index.js";
+import { ProtoWriter } from "../../src/proto/wire.js";
 
 const root = protobuf.Root.fromJSON(descriptor as unknown as protobuf.INamespace);
 const type = (n: string) => root.lookupType(`tensorflow.${n}`);
@@ -220,5 +221,53 @@ describe("the header decoder", () => {
 
   it("refuses an unknown endianness", () => {
     expect(() => decodeBundleHeader(Uint8Array.from([0x10, 0x02]))).toThrow(/unknown bundle endianness 2/);
+  });
+});
+
+describe("ProtoWriter", () => {
+  it("encodes strings as TextEncoder does, a lone surrogate as U+FFFD like the index keys", () => {
+    for (const s of ["a\ud800", "\udfffz", "größe", "\u{1f600}"]) {
+      const bytes = new TextEncoder().encode(s);
+      expect(new ProtoWriter().string(1, s).finish(), s).toEqual(
+        Uint8Array.from([0x0a, bytes.length, ...bytes]),
+      );
+    }
+    expect(new ProtoWriter().string(1, "a\ud800").finish()).toEqual(
+      Uint8Array.from([0x0a, 4, 0x61, 0xef, 0xbf, 0xbd]),
+    );
+  });
+
+  it("writes a negative uint as protobuf writes a negative int32 (ten bytes), never one byte 0xFF", () => {
+    const ref = type("TensorSliceProto.Extent").encode({ start: -1 }).finish(); // int64 field 1
+    expect(new ProtoWriter().uint(1, -1).finish()).toEqual(Uint8Array.from(ref));
+    expect(new ProtoWriter().uint(1, -1).finish()).toEqual(
+      Uint8Array.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+    );
+    expect(new ProtoWriter().uint(1, -2147483648).finish()).toEqual(
+      new ProtoWriter().int(1, -2147483648).finish(),
+    );
+  });
+
+  it("refuses a varint that is not a safe integer, small or large", () => {
+    for (const v of [0.5, -0.5, 1.5, 200.5, Number.NaN, Number.POSITIVE_INFINITY, -(2 ** 53), 2 ** 53]) {
+      expect(() => new ProtoWriter().uint(1, v), String(v)).toThrow(UsageError);
+      expect(() => new ProtoWriter().int(1, v), String(v)).toThrow(UsageError);
+      expect(() => new ProtoWriter().rawVarint(v), String(v)).toThrow(UsageError);
+    }
+    expect(new ProtoWriter().uint(1, 2 ** 53 - 1).finish().length).toBe(9);
+  });
+
+  it("hands over a message past 1 MiB and keeps writing into a fresh buffer", () => {
+    const w = new ProtoWriter();
+    const big = "x".repeat(3 << 20);
+    const expected = Buffer.concat([Buffer.from([0x0a, 0x80, 0x80, 0xc0, 0x01]), Buffer.from(big)]);
+    const first = w.string(1, big).finish();
+    expect(Buffer.from(first).equals(expected)).toBe(true);
+    // The next messages, small and large, nested too, do not write over the one handed over.
+    expect(w.string(1, "abc").finish()).toEqual(Uint8Array.from([0x0a, 3, 0x61, 0x62, 0x63]));
+    const nested = w.begin(2).string(1, big).end().finish();
+    expect(nested.length).toBe(first.length + 5);
+    expect(w.begin(2).string(1, "y").end().finish()).toEqual(Uint8Array.from([0x12, 3, 0x0a, 1, 0x79]));
+    expect(Buffer.from(first).equals(expected)).toBe(true);
   });
 });
