@@ -187,7 +187,7 @@ async function valueFor(
       for (const t of steps) if (t.data.buffer !== x.data.buffer) giveBack(t.data);
       // Nothing keeps or changes these bytes after this (a reader's tensors are its caller's):
       // the writer writes them while the next tensor is read and transformed.
-      return { kind: "fixed", data: x.data, owned: true };
+      return { kind: "fixed", data: x.data, owned: true, recycle: true };
     }
   }
 }
@@ -501,6 +501,7 @@ async function writeBundleOnce(
       force: options.force ?? false,
       numShards,
       beforeCommit: startCheck, // (never skipped: started here if the copy did not start it)
+      readAhead: true, // valueFor gives each value its own buffers
       ...(p === undefined
         ? {
             shardOf: (attr: TargetAttribute) =>

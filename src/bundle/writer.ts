@@ -121,6 +121,11 @@ export interface AddOptions {
    * transforming the next tensor overlaps this one's write. Ignored for streamed data.
    */
   readonly owned?: boolean;
+  /**
+   * With `owned`: the caller will never read or change `data` (nor a view of it) again, so a
+   * buffer it took from `io/buffer-pool` goes back to the pool once written, for the next tensor.
+   */
+  readonly recycle?: boolean;
 }
 
 const utf8 = new TextEncoder();
@@ -253,7 +258,7 @@ export class BundleWriter {
     let crc = 0;
     if (data instanceof Uint8Array) {
       if (precomputedCrc === undefined) crc = crc32c(data);
-      await file.write(data, options.owned === true);
+      await file.write(data, options.owned === true, options.recycle === true);
     } else if (precomputedCrc !== undefined) {
       for await (const chunk of data) await file.write(chunk);
     } else {

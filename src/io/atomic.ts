@@ -154,14 +154,15 @@ export class PendingFile implements OutputFile {
    * the write is queued behind earlier ones and this returns at once while at most
    * {@link WRITE_BEHIND_BYTES} are queued (else once enough of the queue is written), so the
    * caller prepares the next bytes while these are written; queued writes run one at a time, in
-   * order, and once written an owned buffer from `io/buffer-pool` goes back to the pool; owned
+   * order; with `recycle` as well (the caller will never read or change `bytes` again, nor any
+   * view of them), a buffer from `io/buffer-pool` goes back to the pool once written; owned
    * writes of at most {@link STAGED_WRITE_BYTES} are copied and written with their
    * neighbours. A write that is not owned is written before this returns (its bytes may be
    * reused then, and its errors are its own). All is written after {@link flush} or {@link close}.
    * @throws WriteError naming the final path (e.g. "no space left on device"), from this write
    *         or an earlier queued one
    */
-  async write(bytes: Uint8Array, owned = false): Promise<void> {
+  async write(bytes: Uint8Array, owned = false, recycle = false): Promise<void> {
     this.#throwIfFailed();
     if (owned && bytes.length <= STAGED_WRITE_BYTES) {
       if (this.#staged + bytes.length > STAGE_BYTES) await this.#flushStage();
@@ -175,8 +176,9 @@ export class PendingFile implements OutputFile {
     const at = this.position;
     this.position += bytes.length;
     if (!owned) await this.#writeAt(bytes, at);
-    else if (bytes.length > WRITE_BEHIND_BYTES) await this.#writeAt(bytes, at).finally(() => giveBack(bytes));
-    else await this.#queue(bytes, at);
+    else if (bytes.length > WRITE_BEHIND_BYTES)
+      await this.#writeAt(bytes, at).finally(() => recycle && giveBack(bytes));
+    else await this.#queue(bytes, at, recycle);
   }
 
   /** Hands the staged small writes to the queue (the buffer goes with them). */
@@ -190,7 +192,7 @@ export class PendingFile implements OutputFile {
   }
 
   /** Queues an owned write of `bytes` at `at`, first waiting while the queue is full. */
-  async #queue(bytes: Uint8Array, at: number): Promise<void> {
+  async #queue(bytes: Uint8Array, at: number, recycle = false): Promise<void> {
     while (this.#behindBytes + bytes.length > WRITE_BEHIND_BYTES && this.#behind.length > 0)
       await (this.#behind[0] as { done: Promise<void> }).done;
     this.#throwIfFailed();
@@ -205,7 +207,7 @@ export class PendingFile implements OutputFile {
         .finally(() => {
           this.#behind.shift();
           this.#behindBytes -= bytes.length;
-          giveBack(bytes); // owned: nothing reads it after its write (a pooled buffer serves the next tensor)
+          if (recycle) giveBack(bytes); // nothing reads it after its write: it serves the next tensor
         }),
     };
     this.#behind.push(entry);
@@ -227,7 +229,11 @@ export class PendingFile implements OutputFile {
    * the process does next; {@link close} still flushes everything at the end.
    */
   startSync(): void {
-    this.#early ??= this.#handle.datasync().catch(() => undefined); // close() syncs again and reports
+    // A write-back error is reported once per file (Linux ≥ 4.13) and the failed pages may be
+    // marked clean: kept, and thrown by close() instead of a later fsync's false success.
+    this.#early ??= this.#handle.datasync().catch((e: unknown) => {
+      this.#failure ??= e;
+    });
   }
 
   #throwIfFailed(): void {
@@ -247,10 +253,12 @@ export class PendingFile implements OutputFile {
     this.#unsynced += done;
     if (this.#unsynced >= WRITE_BACK_BYTES && this.#writeBack === undefined) {
       this.#unsynced = 0;
-      // Errors are not lost: close() syncs again and reports.
+      // Its error is kept and thrown by the next write or close() (see startSync).
       this.#writeBack = this.#handle
         .datasync()
-        .catch(() => undefined)
+        .catch((e: unknown) => {
+          this.#failure ??= e;
+        })
         .finally(() => {
           this.#writeBack = undefined;
         });
@@ -266,6 +274,7 @@ export class PendingFile implements OutputFile {
     try {
       await this.#early;
       await this.#writeBack;
+      if (this.#failure !== undefined) throw this.#failure;
       if (sync) await this.#handle.sync();
       await this.#handle.close();
     } catch (e) {

@@ -33,6 +33,8 @@ export type AttributeValue =
       readonly crc32c?: number;
       /** `data` is handed over, never changed again (see `AddOptions.owned`): written behind. */
       readonly owned?: boolean;
+      /** `data` is never read again either: its pooled buffer is reused (see `AddOptions.recycle`). */
+      readonly recycle?: boolean;
     }
   | {
       /**
@@ -71,6 +73,7 @@ async function addValue(
       shard,
       ...(v.crc32c !== undefined ? { crc32c: v.crc32c } : {}),
       ...(v.owned === true ? { owned: true } : {}),
+      ...(v.recycle === true ? { recycle: true } : {}),
     });
   else if (v.kind === "linked") await writer.addLinked(key, dtype, shape, v);
   else throw new UsageError(`${key}: a multi-tensor value for a single-tensor attribute`);
@@ -98,6 +101,11 @@ export interface ObjectCheckpointOptions extends BundleWriterOptions {
   readonly shardOf?: (a: TargetAttribute) => number;
   /** Called after each attribute with the number written so far and the total. */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Ask for the next attribute's value while this one is written (both at most 32 MiB): then
+   * `valueFor(a[i+1])` may run before value i is written, so values must not share buffers.
+   */
+  readonly readAhead?: boolean;
   /** Shard of the serialized object graph (default 0; must not be a linked shard). */
   readonly graphShard?: number;
 }
@@ -138,15 +146,19 @@ export async function writeObjectCheckpoint(
     p.catch(() => undefined);
     return p;
   };
+  let next: Promise<AttributeValue> | undefined;
   try {
     let done = 0;
-    let next = ask(0);
+    next = ask(0);
     for (const [i, a] of attrs.entries()) {
       if (a.checkpointKey === OBJECT_GRAPH_PROTO_KEY)
         throw new UsageError(`attribute key ${OBJECT_GRAPH_PROTO_KEY} is reserved`);
       const v = await (next ?? valueFor(a));
       const following = attrs[i + 1];
-      next = following !== undefined && prefetchable(a) && prefetchable(following) ? ask(i + 1) : undefined;
+      next =
+        options.readAhead === true && following !== undefined && prefetchable(a) && prefetchable(following)
+          ? ask(i + 1)
+          : undefined;
       const shard = options.shardOf?.(a) ?? 0;
       if (a.tensors === undefined) await addValue(writer, a.checkpointKey, a.dtype, a.shape, v, shard);
       else {
@@ -186,6 +198,7 @@ export async function writeObjectCheckpoint(
     }
     return { linked: writer.linkedShards(), entries };
   } catch (e) {
+    await next?.catch(() => undefined); // a value asked for ahead ends before its source closes
     await writer.abort();
     throw e;
   }

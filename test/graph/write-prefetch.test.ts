@@ -12,7 +12,7 @@ const work = mkdtempSync(join(tmpdir(), "tfckpt-prefetch-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Writes a graph of `shapes` float32 variables, logging each value asked for and each progress step. */
-async function run(name: string, shapes: number[][], failAt?: number) {
+async function run(name: string, shapes: number[][], failAt?: number, readAhead = true) {
   const doc: Record<string, unknown> = {};
   shapes.forEach((shape, i) => {
     doc[`v${i}`] = { dtype: "float32", shape };
@@ -30,7 +30,7 @@ async function run(name: string, shapes: number[][], failAt?: number) {
       const n = a.shape.reduce((x, d) => x * d, 1);
       return { kind: "fixed", data: new Uint8Array(4 * n).fill(i + 1), owned: true };
     },
-    { sync: false, onProgress: (done) => log.push(`wrote ${done}`) },
+    { sync: false, readAhead, onProgress: (done) => log.push(`wrote ${done}`) },
   );
   return { result, log, prefix, target };
 }
@@ -60,5 +60,11 @@ describe("writeObjectCheckpoint reads ahead", () => {
     await expect(result).rejects.toThrow("no value for 1");
     expect(log).toEqual(["ask 0", "ask 1", "wrote 1"]);
     await expect(BundleReader.open(prefix)).rejects.toThrow();
+  });
+
+  it("reads nothing ahead unless asked to (a caller's values may share a buffer)", async () => {
+    const { result, log } = await run("off", [[4], [3, 2], [5]], undefined, false);
+    await result;
+    expect(log).toEqual(["ask 0", "wrote 1", "ask 1", "wrote 2", "ask 2", "wrote 3"]);
   });
 });

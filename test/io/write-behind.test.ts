@@ -10,6 +10,7 @@ import {
   WRITE_BACK_BYTES,
   WRITE_BEHIND_BYTES,
 } from "../../src/io/atomic.js";
+import { POOLED_BYTES, pooledBytes, takeBuffer } from "../../src/io/buffer-pool.js";
 
 /** A FileHandle stand-in: each write waits for `release()`, records its range, may fail. */
 function fakeHandle(failAt?: number) {
@@ -166,5 +167,38 @@ describe("PendingFile write-behind", () => {
     expect(h.log.at(-1)).toBe("datasync");
     await f.close(true);
     expect(h.log.slice(-3)).toEqual(["datasync", "sync", "close"]);
+  });
+
+  it("a failed background datasync is thrown by close, not hidden by the final sync", async () => {
+    const h = fakeHandle();
+    let failed = false;
+    (h.handle as unknown as { datasync: () => Promise<void> }).datasync = async () => {
+      failed = true;
+      throw Object.assign(new Error("input/output error"), { code: "EIO" });
+    };
+    const f = new PendingFile("/nowhere/out", "/nowhere/out.tmp", h.handle);
+    const w = f.write(bytes(WRITE_BACK_BYTES, 1));
+    await h.release();
+    await w;
+    await expect(f.close(true)).rejects.toBeInstanceOf(WriteError);
+    expect(failed).toBe(true);
+    expect(h.log).not.toContain("sync");
+  });
+
+  it("gives a pooled buffer back once written only with recycle, never for owned alone", async () => {
+    const h = fakeHandle();
+    const f = new PendingFile("/nowhere/out", "/nowhere/out.tmp", h.handle);
+    const kept = takeBuffer(2 * POOLED_BYTES + 64);
+    const recycled = takeBuffer(2 * POOLED_BYTES + 64);
+    const before = pooledBytes();
+    await f.write(kept, true);
+    await f.write(recycled, true, true);
+    const closing = f.close(true);
+    await h.release();
+    await h.release();
+    await closing;
+    expect(pooledBytes()).toBe(before + recycled.byteLength);
+    expect(takeBuffer(2 * POOLED_BYTES + 64)).toBe(recycled);
+    expect(takeBuffer(2 * POOLED_BYTES + 64)).not.toBe(kept);
   });
 });
