@@ -44,6 +44,11 @@ def main(src, out, transpose):
             os.close(fd)
     seconds = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:  # this process's own peak (getrusage also counts the spawner's RSS at the fork)
+        with open("/proc/self/status") as f:
+            rss = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        pass
     print(json.dumps({"seconds": seconds, "maxRssMiB": rss}))
 
 
