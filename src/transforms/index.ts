@@ -405,7 +405,19 @@ function tiles<A extends Uint8Array | Uint16Array | Uint32Array>(
     const r1 = Math.min(rows, r0 + TILE);
     for (let c0 = 0; c0 < cols; c0 += TILE) {
       const c1 = Math.min(cols, c0 + TILE);
-      for (let r = r0; r < r1; r++) {
+      let r = r0;
+      // Four output rows per pass: for a matrix transpose (s0 = 1) their inputs share a cache line.
+      for (; r + 4 <= r1; r += 4) {
+        let q = r * cols + c0;
+        let p = offset + r * s0 + c0 * s1;
+        for (let c = c0; c < c1; c++, p += s1, q++) {
+          o[q] = i[p] as number;
+          o[q + cols] = i[p + s0] as number;
+          o[q + 2 * cols] = i[p + 2 * s0] as number;
+          o[q + 3 * cols] = i[p + 3 * s0] as number;
+        }
+      }
+      for (; r < r1; r++) {
         let q = r * cols + c0;
         let p = offset + r * s0 + c0 * s1;
         for (let c = c0; c < c1; c++, p += s1) o[q++] = i[p] as number;
