@@ -10,17 +10,18 @@
  * @module
  */
 import { statSync } from "node:fs";
-import { extname } from "node:path";
+import { basename, extname } from "node:path";
 import { dataFilename, metaFilename } from "./bundle/naming.js";
 import {
   checkManagedState,
   isDirectoryOutput,
+  managedPrefixAfter,
   nextManagedPrefix,
   recordManagedSave,
 } from "./checkpoint/manager.js";
 import { openCheckpoint } from "./checkpoint/open.js";
 import { checkpointStatePath, withStateNotUpdated, writeCheckpointState } from "./checkpoint/state.js";
-import { UnsupportedError, UsageError } from "./errors.js";
+import { OutputExistsError, UnsupportedError, UsageError } from "./errors.js";
 import { checkOutputPaths, LinkUnsupportedError } from "./io/atomic.js";
 import { giveBack } from "./io/buffer-pool.js";
 import { type KerasDataset, writeKerasWeights } from "./keras/writer.js";
@@ -55,7 +56,9 @@ export interface MigrateOptions {
    * Output checkpoint prefix (`out/ckpt-1`); required unless `dryRun`. A directory (ending in `/`,
    * or existing) gets the next `ckpt-N` in it and the save is recorded in its `checkpoint` state
    * file after the saves already there, as `tf.train.CheckpointManager` numbers and records its
-   * saves (see `checkpoint/manager.ts`); `save_counter` defaults to that N.
+   * saves (see `checkpoint/manager.ts`); `save_counter` defaults to that N. Without `force`, a
+   * `ckpt-N` another writer takes before this one commits is left to it and the save goes to the
+   * next free number (at most 5 tried; a report note says so).
    */
   readonly output?: string;
   /** Plan and report only. */
@@ -641,6 +644,104 @@ function reportOf(r: {
   };
 }
 
+/** What every attempt of one migration shares: everything that does not depend on the output prefix. */
+interface Loaded {
+  readonly options: MigrateOptions;
+  readonly map: AssignmentMap;
+  readonly format: OutputFormat;
+  readonly managed: boolean;
+  readonly source: CheckpointReader;
+  readonly template: CheckpointReader | undefined;
+  readonly target: TargetGraph;
+  readonly notes: readonly string[];
+}
+
+/**
+ * One attempt of a migration into `output` (undefined: none given): resolves (the resolution
+ * takes the `save_counter` value, N of a `…-N` prefix), decides, writes and reports; `extraNotes`
+ * end the report's notes.
+ * @throws OutputExistsError; as {@link migrate}
+ */
+async function migrateTo(
+  l: Loaded,
+  output: string | undefined,
+  extraNotes: readonly string[],
+): Promise<MigrationReport> {
+  const { options, source, template, target, format } = l;
+  const keras = format !== "tf2";
+  const saveCounter = output === undefined || keras ? 1 : Number(/-(\d+)$/.exec(output)?.[1] ?? 1);
+  const resolution = await resolveFor(l.map, source, target, template, options, saveCounter);
+  const verdicts = computeVerdicts({
+    unboundObjects: resolution.unassigned.map((t) => t.prettyName),
+    unresolvedCheckpointValues: resolution.unmatchedSources,
+    boundObjects: resolution.assignments.filter((a) => a.source.kind === "variables").length,
+  });
+  const notes = [...l.notes, ...resolution.notes];
+  const hasSaveCounter = (target.graph.nodes[0]?.children ?? []).some((c) => c.localName === "save_counter");
+  if (!hasSaveCounter && target.keras === undefined)
+    notes.push(
+      "the output has no save_counter: tf.train.Checkpoint(...).restore() creates one and then fails assert_consumed and assert_existing_objects_matched on it (TF 2.21); restore with Checkpoint.read(), or migrate with --save-counter",
+    );
+  notes.push(...extraNotes);
+  const reason = whyNotWritten(
+    options,
+    output,
+    resolution,
+    verdicts.assertConsumed.passed,
+    template !== undefined,
+  );
+  const input = { options, output: output as string, source, template, target, resolution, notes };
+  const written: Written =
+    reason !== null
+      ? { files: [], stateFile: null, crcs: new Map() }
+      : keras
+        ? await writeKerasOutput(input, format)
+        : await writeBundleOutput(input, l.managed);
+  return reportOf({
+    options,
+    source,
+    target,
+    template,
+    output,
+    reason,
+    written,
+    verdicts,
+    resolution,
+    notes,
+  });
+}
+
+/** How many prefixes a managed save tries before it gives up on a directory other writers fill. */
+const MANAGED_SAVE_ATTEMPTS = 5;
+
+/**
+ * A migration into the directory `dir` numbered as `CheckpointManager.save` does: into the next
+ * `ckpt-N`, and when another writer takes that prefix between its choice and the commit (the
+ * output checks or the commit's links find it; nothing of either save is overwritten), into the
+ * next free one after it, at most {@link MANAGED_SAVE_ATTEMPTS} prefixes in all, each attempt
+ * resolved afresh for its `save_counter`. A report note names the prefixes found taken.
+ * @throws OutputExistsError when every attempt found its prefix taken; as {@link migrate}
+ */
+async function migrateManaged(l: Loaded, dir: string): Promise<MigrationReport> {
+  const taken: string[] = [];
+  let output = nextManagedPrefix(dir);
+  for (;;) {
+    const note =
+      taken.length === 0
+        ? []
+        : [
+            `${taken.map((p) => basename(p)).join(", ")} ${taken.length === 1 ? "was" : "were"} taken by another writer; saved as ${basename(output)}`,
+          ];
+    try {
+      return await migrateTo(l, output, note);
+    } catch (e) {
+      if (!(e instanceof OutputExistsError) || taken.length + 1 >= MANAGED_SAVE_ATTEMPTS) throw e;
+      taken.push(output);
+      output = managedPrefixAfter(dir, output);
+    }
+  }
+}
+
 /**
  * Runs a migration and returns its report. Writes only when the result passes
  * `assert_consumed` (or `allowPartial`), and never over existing files without `force`.
@@ -649,12 +750,8 @@ function reportOf(r: {
 export async function migrate(options: MigrateOptions): Promise<MigrationReport> {
   const map = mapOf(options);
   const format = options.format ?? (options.output === undefined ? "tf2" : outputFormatOf(options.output));
-  const keras = format !== "tf2";
   // `--output DIR/`: number and record the save as tf.train.CheckpointManager does.
-  const managed = !keras && options.output !== undefined && isDirectoryOutput(options.output);
-  const output =
-    options.output === undefined ? undefined : managed ? nextManagedPrefix(options.output) : options.output;
-  const saveCounter = output === undefined || keras ? 1 : Number(/-(\d+)$/.exec(output)?.[1] ?? 1);
+  const managed = format === "tf2" && options.output !== undefined && isDirectoryOutput(options.output);
   const source = await openCheckpoint(options.source);
   let template: CheckpointReader | undefined;
   try {
@@ -664,46 +761,12 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
     const target =
       options.saveCounter && template !== undefined ? withSaveCounter(loaded.target) : loaded.target;
     checkTargetFormat(target, format, options.dryRun ?? false);
-    const resolution = await resolveFor(map, source, target, template, options, saveCounter);
-    const verdicts = computeVerdicts({
-      unboundObjects: resolution.unassigned.map((t) => t.prettyName),
-      unresolvedCheckpointValues: resolution.unmatchedSources,
-      boundObjects: resolution.assignments.filter((a) => a.source.kind === "variables").length,
-    });
-    const notes = [...source.notes, ...loaded.notes, ...resolution.notes];
-    const hasSaveCounter = (target.graph.nodes[0]?.children ?? []).some(
-      (c) => c.localName === "save_counter",
-    );
-    if (!hasSaveCounter && target.keras === undefined)
-      notes.push(
-        "the output has no save_counter: tf.train.Checkpoint(...).restore() creates one and then fails assert_consumed and assert_existing_objects_matched on it (TF 2.21); restore with Checkpoint.read(), or migrate with --save-counter",
-      );
-    const reason = whyNotWritten(
-      options,
-      output,
-      resolution,
-      verdicts.assertConsumed.passed,
-      template !== undefined,
-    );
-    const input = { options, output: output as string, source, template, target, resolution, notes };
-    const written: Written =
-      reason !== null
-        ? { files: [], stateFile: null, crcs: new Map() }
-        : keras
-          ? await writeKerasOutput(input, format)
-          : await writeBundleOutput(input, managed);
-    return reportOf({
-      options,
-      source,
-      target,
-      template,
-      output,
-      reason,
-      written,
-      verdicts,
-      resolution,
-      notes,
-    });
+    const notes = [...source.notes, ...loaded.notes];
+    const l: Loaded = { options, map, format, managed, source, template, target, notes };
+    if (!managed) return await migrateTo(l, options.output, []);
+    // --force replaces an existing ckpt-N rather than finding it taken: one attempt, as before.
+    if (options.force) return await migrateTo(l, nextManagedPrefix(options.output as string), []);
+    return await migrateManaged(l, options.output as string);
   } finally {
     await source.close();
     await template?.close();

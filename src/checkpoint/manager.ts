@@ -66,6 +66,18 @@ export function nextManagedPrefix(dir: string, name = MANAGED_CHECKPOINT_NAME): 
   return join(dir, `${name}-${n + 1}`);
 }
 
+/**
+ * The prefix to save into after `taken` (a `<dir>/ckpt-N` found taken by another writer): the
+ * next managed prefix of `dir` ({@link nextManagedPrefix}), but at least `ckpt-(N+1)` — another
+ * writer may have linked its data files and not yet its index, which names no `ckpt-N` to
+ * number past.
+ */
+export function managedPrefixAfter(dir: string, taken: string, name = MANAGED_CHECKPOINT_NAME): string {
+  const next = nextManagedPrefix(dir, name);
+  const numberOf = (p: string) => Number(/-(\d+)$/.exec(p)?.[1] ?? 0);
+  return join(dir, `${name}-${Math.max(numberOf(next), numberOf(taken) + 1)}`);
+}
+
 /** Path of `p` as the state file of `dir` stores it: relative to `dir` when inside it (save_relative_paths=True). */
 function stored(dir: string, p: string): string {
   const rel = relative(dir, isAbsolute(p) ? p : join(dir, p));
