@@ -2,6 +2,7 @@
 // tf.train.CheckpointManager does (checkpoint_management.py: save, _record_state), and
 // `rewrite SRC DIR/` keeps the source's name instead of writing the hidden `DIR/.index`.
 import {
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -13,9 +14,12 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { BundleReader } from "../../src/bundle/reader.js";
 import { nextManagedPrefix, recordManagedSave } from "../../src/checkpoint/manager.js";
 import { openCheckpoint } from "../../src/checkpoint/open.js";
 import { parseCheckpointState } from "../../src/checkpoint/state.js";
+import { OutputExistsError } from "../../src/errors.js";
+import { migrate } from "../../src/migrate.js";
 import { checkpointBaseName } from "../../src/rewrite.js";
 import { cli } from "../helpers/cli.js";
 import { REPO } from "../helpers/fixtures.js";
@@ -112,6 +116,112 @@ describe("migrate --output DIR/ records saves as CheckpointManager does", () => 
       writeFileSync(join(dir, f), "");
     expect(nextManagedPrefix(dir)).toBe(join(dir, "ckpt-11"));
     expect(nextManagedPrefix(join(work, "absent"))).toBe(join(work, "absent", "ckpt-1"));
+  });
+});
+
+/** The save_counter a checkpoint holds, after reading back every tensor (each CRC checked). */
+async function savedCounter(prefix: string): Promise<bigint> {
+  const r = await BundleReader.open(prefix);
+  try {
+    for (const v of r.list()) await r.readTensor(v.name);
+    const t = await r.readTensor("save_counter/.ATTRIBUTES/VARIABLE_VALUE");
+    if (t.kind !== "fixed") throw new Error("save_counter is not numeric");
+    return new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength).getBigInt64(0, true);
+  } finally {
+    await r.close();
+  }
+}
+const D = ".data-00000-of-00001";
+const migrateInto = (output: string, more: Partial<Parameters<typeof migrate>[0]> = {}) =>
+  migrate({ source: src, target: graph, mapping, output, ...more });
+
+describe("migrate --output DIR/ whose ckpt-N another writer takes meanwhile saves as the next free ckpt-N", () => {
+  it("a prefix taken between its choice and the commit: saved as the next, with its save_counter, and recorded", async () => {
+    const dir = join(work, "race");
+    await migrateInto(`${dir}/`);
+    // Another writer commits ckpt-2 while this one writes it (after the output checks, before the
+    // commit's links): its files, not yet recorded in the state file.
+    let interloped = false;
+    const report = await migrateInto(`${dir}/`, {
+      onProgress: () => {
+        if (interloped) return;
+        interloped = true;
+        for (const f of [D, ".index"]) copyFileSync(join(dir, `ckpt-1${f}`), join(dir, `ckpt-2${f}`));
+      },
+    });
+    expect(report.output).toMatchObject({ prefix: join(dir, "ckpt-3"), written: true });
+    expect(report.notes).toContain("ckpt-2 was taken by another writer; saved as ckpt-3");
+    expect(await savedCounter(join(dir, "ckpt-3"))).toBe(3n);
+    // The other writer's save is untouched (still its bytes: ckpt-1's, save_counter 1).
+    expect(readFileSync(join(dir, `ckpt-2${D}`))).toEqual(readFileSync(join(dir, `ckpt-1${D}`)));
+    expect(await savedCounter(join(dir, "ckpt-2"))).toBe(1n);
+    const s = state(dir);
+    expect(s.modelCheckpointPath).toBe("ckpt-3");
+    expect(s.allModelCheckpointPaths).toEqual(["ckpt-1", "ckpt-3"]);
+    expect(readdirSync(dir).filter((f) => f.includes("tfckpt-tmp"))).toEqual([]);
+  });
+
+  it("a prefix whose data file exists (found by the output checks): the next; --force still replaces it", async () => {
+    const dir = join(work, "orphan-data");
+    await migrateInto(`${dir}/`);
+    copyFileSync(join(dir, `ckpt-1${D}`), join(dir, `ckpt-2${D}`)); // no index: numbered past by nothing
+    const report = await migrateInto(`${dir}/`);
+    expect(report.output.prefix).toBe(join(dir, "ckpt-3"));
+    expect(report.notes).toContain("ckpt-2 was taken by another writer; saved as ckpt-3");
+    expect(await savedCounter(join(dir, "ckpt-3"))).toBe(3n);
+    const forced = await migrateInto(`${dir}/`, { force: true });
+    expect(forced.output.prefix).toBe(join(dir, "ckpt-4"));
+    expect(forced.notes.some((n) => n.includes("taken by another writer"))).toBe(false);
+    // An explicit prefix that exists still fails.
+    await expect(migrateInto(join(dir, "ckpt-3"), { writeState: false })).rejects.toBeInstanceOf(
+      OutputExistsError,
+    );
+  });
+
+  it("gives up after 5 prefixes taken, leaving nothing of its own behind", async () => {
+    const dir = join(work, "crowded");
+    await migrateInto(`${dir}/`);
+    const taken: string[] = [];
+    let last = Number.POSITIVE_INFINITY;
+    const attempt = migrateInto(`${dir}/`, {
+      onProgress: (done) => {
+        // Each attempt's first tensor: another writer takes the prefix this attempt writes.
+        if (done < last) {
+          const p = nextManagedPrefix(dir);
+          taken.push(p);
+          writeFileSync(`${p}.index`, "");
+        }
+        last = done;
+      },
+    });
+    await expect(attempt).rejects.toBeInstanceOf(OutputExistsError);
+    expect(taken.map((p) => p.slice(dir.length + 1))).toEqual([
+      "ckpt-2",
+      "ckpt-3",
+      "ckpt-4",
+      "ckpt-5",
+      "ckpt-6",
+    ]);
+    expect(readdirSync(dir).sort()).toEqual(
+      [
+        "checkpoint",
+        `ckpt-1${D}`,
+        "ckpt-1.index",
+        ...taken.map((p) => `${p.slice(dir.length + 1)}.index`),
+      ].sort(),
+    );
+    expect(state(dir).allModelCheckpointPaths).toEqual(["ckpt-1"]);
+  });
+
+  it("two migrations at once into one directory both save, under distinct numbers, and both restore", async () => {
+    const dir = join(work, "two-at-once");
+    const reports = await Promise.all([migrateInto(`${dir}/`), migrateInto(`${dir}/`)]);
+    const prefixes = reports.map((r) => r.output.prefix as string).sort();
+    expect(prefixes).toEqual([join(dir, "ckpt-1"), join(dir, "ckpt-2")]);
+    expect(reports.every((r) => r.output.written)).toBe(true);
+    for (const [i, p] of prefixes.entries()) expect(await savedCounter(p)).toBe(BigInt(i + 1));
+    expect([...state(dir).allModelCheckpointPaths].sort()).toEqual(["ckpt-1", "ckpt-2"]);
+    expect(readdirSync(dir).filter((f) => f.includes("tfckpt"))).toEqual([]);
   });
 });
 
