@@ -165,6 +165,7 @@ export class ByteWriter {
 
   /** Unsigned LEB128 of a non-negative safe integer (TF `PutVarint32` / `PutVarint64`). @throws UsageError for any other value */
   varint(v: number): this {
+    if ((v & 0x7f) === v) return this.u8(v); // one byte: most tags, lengths and small values
     if (!Number.isSafeInteger(v) || v < 0) throw new UsageError(`varint out of range: ${v}`);
     let x = v;
     while (x >= 0x80) {

@@ -47,9 +47,7 @@ export class ProtoWriter {
   #w: ByteWriter = this.#levels[0] as ByteWriter;
 
   #tag(field: number, wire: number): void {
-    const t = field * 8 + wire;
-    if (t < 0x80) this.#w.u8(t);
-    else this.#w.varint(t);
+    this.#w.varint(field * 8 + wire);
   }
 
   /**
@@ -59,7 +57,7 @@ export class ProtoWriter {
    * @throws UsageError for a value that is not a safe integer (a fraction, NaN, ±Infinity, ≥ 2^53)
    */
   uint(field: number, v: number): this {
-    return v === 0 ? this : this.intAlways(field, v);
+    return this.int(field, v);
   }
 
   /**
@@ -85,8 +83,7 @@ export class ProtoWriter {
     if (!Number.isSafeInteger(v)) throw notSafeInteger(v);
     const w = this.#w;
     if (v >= 0) {
-      if (v < 0x80) w.u8(v);
-      else w.varint(v);
+      w.varint(v);
       return this;
     }
     let hi = Math.floor(v / 4294967296);
@@ -140,10 +137,7 @@ export class ProtoWriter {
     const inner = this.#w;
     this.#w = this.#levels[this.#fields.length] as ByteWriter;
     this.#tag(field, LENGTH_DELIMITED);
-    const n = inner.length;
-    if (n < 0x80) this.#w.u8(n);
-    else this.#w.varint(n);
-    this.#w.bytes(inner.view());
+    this.#w.varint(inner.length).bytes(inner.view());
     return this;
   }
 
