@@ -229,9 +229,16 @@ export class PendingFile implements OutputFile {
    * the process does next; {@link close} still flushes everything at the end.
    */
   startSync(): void {
-    // A write-back error is reported once per file (Linux ≥ 4.13) and the failed pages may be
-    // marked clean: kept, and thrown by close() instead of a later fsync's false success.
-    this.#early ??= this.#handle.datasync().catch((e: unknown) => {
+    this.#early ??= this.#datasync();
+  }
+
+  /**
+   * An `fdatasync` whose error is kept (thrown by the next write or {@link close}): a write-back
+   * error is reported once per file (Linux ≥ 4.13) and the failed pages may be marked clean, so a
+   * later fsync could succeed over lost data.
+   */
+  #datasync(): Promise<void> {
+    return this.#handle.datasync().catch((e: unknown) => {
       this.#failure ??= e;
     });
   }
@@ -253,15 +260,9 @@ export class PendingFile implements OutputFile {
     this.#unsynced += done;
     if (this.#unsynced >= WRITE_BACK_BYTES && this.#writeBack === undefined) {
       this.#unsynced = 0;
-      // Its error is kept and thrown by the next write or close() (see startSync).
-      this.#writeBack = this.#handle
-        .datasync()
-        .catch((e: unknown) => {
-          this.#failure ??= e;
-        })
-        .finally(() => {
-          this.#writeBack = undefined;
-        });
+      this.#writeBack = this.#datasync().finally(() => {
+        this.#writeBack = undefined;
+      });
     }
   }
 
