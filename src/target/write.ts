@@ -17,7 +17,7 @@ import { type DTypeInfo, dtypeFromName } from "../dtypes.js";
 import { UsageError } from "../errors.js";
 import { encodeObjectGraph } from "../proto/index.js";
 import { OBJECT_GRAPH_PROTO_KEY } from "../reader.js";
-import type { Tensor } from "../tensor.js";
+import { fixedByteSize, type Tensor } from "../tensor.js";
 import type { TargetAttribute, TargetGraph } from "./target.js";
 
 /**
@@ -89,7 +89,8 @@ const PREFETCH_BYTES = 32 << 20;
 function prefetchable(a: TargetAttribute): boolean {
   let bytes = 0;
   for (const t of a.tensors ?? [a]) {
-    const n = t.shape.reduce((x, d) => x * d, 1) * (t.dtype.itemSize ?? Number.POSITIVE_INFINITY);
+    const n = fixedByteSize(t.dtype, t.shape);
+    if (n === undefined) return false; // strings: no size known before they are read
     bytes += n;
   }
   return bytes <= PREFETCH_BYTES;
