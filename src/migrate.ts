@@ -17,6 +17,7 @@ import {
   isDirectoryOutput,
   managedPrefixAfter,
   nextManagedPrefix,
+  prefixNumber,
   recordManagedSave,
 } from "./checkpoint/manager.js";
 import { openCheckpoint } from "./checkpoint/open.js";
@@ -669,7 +670,7 @@ async function migrateTo(
 ): Promise<MigrationReport> {
   const { options, source, template, target, format } = l;
   const keras = format !== "tf2";
-  const saveCounter = output === undefined || keras ? 1 : Number(/-(\d+)$/.exec(output)?.[1] ?? 1);
+  const saveCounter = output === undefined || keras ? 1 : (prefixNumber(output) ?? 1);
   const resolution = await resolveFor(l.map, source, target, template, options, saveCounter);
   const verdicts = computeVerdicts({
     unboundObjects: resolution.unassigned.map((t) => t.prettyName),

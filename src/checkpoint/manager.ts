@@ -74,8 +74,13 @@ export function nextManagedPrefix(dir: string, name = MANAGED_CHECKPOINT_NAME): 
  */
 export function managedPrefixAfter(dir: string, taken: string, name = MANAGED_CHECKPOINT_NAME): string {
   const next = nextManagedPrefix(dir, name);
-  const numberOf = (p: string) => Number(/-(\d+)$/.exec(p)?.[1] ?? 0);
-  return join(dir, `${name}-${Math.max(numberOf(next), numberOf(taken) + 1)}`);
+  return join(dir, `${name}-${Math.max(prefixNumber(next) ?? 0, (prefixNumber(taken) ?? 0) + 1)}`);
+}
+
+/** N of a prefix ending in `-N` (`ckpt-3` → 3), as TF numbers saves; undefined for any other prefix. */
+export function prefixNumber(prefix: string): number | undefined {
+  const m = /-(\d+)$/.exec(prefix);
+  return m === null ? undefined : Number(m[1]);
 }
 
 /** Path of `p` as the state file of `dir` stores it: relative to `dir` when inside it (save_relative_paths=True). */

@@ -27,6 +27,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve as resolvePath }
 import { DATA_FILE_RE, metaFilename } from "../bundle/naming.js";
 import { LimitExceededError, NotFoundError, UsageError } from "../errors.js";
 import { MAX_STATE_FILE_BYTES } from "../limits.js";
+import { prefixNumber } from "./manager.js";
 import { parseCheckpointState } from "./state.js";
 
 /** A resolved checkpoint: its format, prefix (V2) or files (V1), and what was inferred. */
@@ -208,7 +209,7 @@ function fromDirectory(dir: string, notes: string[]): ResolvedCheckpoint {
     (f) => !f.includes(".data-") && V1_SHARD_RE.test(f) && Number(V1_SHARD_RE.exec(f)?.[2]) === 0,
   );
   const candidates = [...v2, ...v1.map((f) => (V1_SHARD_RE.exec(f) as RegExpExecArray)[1] as string)];
-  const step = (p: string) => Number(/-(\d+)$/.exec(p)?.[1] ?? Number.NaN);
+  const step = (p: string) => prefixNumber(p) ?? Number.NaN;
   let pick: string | undefined;
   if (candidates.length === 1) pick = candidates[0];
   else if (candidates.length > 1 && candidates.every((c) => Number.isFinite(step(c)))) {
