@@ -5,7 +5,8 @@
  *
  * Cases:
  *   inspect-100k   list a 100 000-variable checkpoint (index only)
- *   ratios         the ratio table (`--gib 0.5` by default, `--reps 3`): cp + sync of the data file
+ *   ratios         the ratio table (`--gib 0.5` by default, `--reps 3`, `--tensor-mib 2`: float32
+ *                  kernels of that many MiB each): cp + sync of the data file
  *                  (the floor), migrate rename-only, with --link, with a transpose on every tensor,
  *                  validate, and TensorFlow's own way (test/bench/tf_way.py) when .venv-tf exists;
  *                  interleaved rounds, medians, peak RSS
@@ -119,22 +120,31 @@ async function inspect100k(): Promise<Row> {
 }
 
 const f32 = dtypeFromName("float32");
-const KERNEL: [number, number] = [1024, 512]; // 2 MiB of float32
-const KERNEL_BYTES = KERNEL[0] * KERNEL[1] * 4;
+/** The ratio table's kernels: float32 [512 × MiB, 512], `--tensor-mib` MiB each (2 by default). */
+function kernelOf(mib: number): [number, number] {
+  if (!Number.isInteger(mib) || mib < 1)
+    throw new Error(`--tensor-mib must be a whole number ≥ 1, got ${mib}`);
+  return [512 * mib, 512];
+}
 const PYTHON_TF = join(OUT, "..", "..", "..", ".venv-tf", "bin", "python");
 const TF_WAY = join(OUT, "..", "tf_way.py");
 
-/** `count` kernels of 2 MiB in one data shard; target graphs and rename / transpose maps beside. */
-async function ratioInputs(dir: string, count: number): Promise<void> {
+/** The inputs' directory suffix: none for the default 2 MiB kernels, `-16m` for `--tensor-mib 16`. */
+function inputSuffix(tensorMiB: number): string {
+  return tensorMiB === 2 ? "" : `-${tensorMiB}m`;
+}
+
+/** `count` float32 `kernel`s in one data shard; target graphs and rename / transpose maps beside. */
+async function ratioInputs(dir: string, count: number, kernel: [number, number]): Promise<void> {
   const prefix = join(dir, "src", "model.ckpt-1");
   if (existsSync(`${prefix}.index`)) return;
   const w = await BundleWriter.create(prefix, { force: true, sync: false });
-  const data = new Uint8Array(KERNEL_BYTES);
+  const data = new Uint8Array(kernel[0] * kernel[1] * 4);
   for (let i = 0; i < count; i++) {
     randomFillSync(data);
     // Keep values finite floats (exponent bits not all ones) so casts and prints stay meaningful.
     for (let j = 3; j < data.length; j += 4) data[j] = (data[j] as number) & 0x3f;
-    await w.add(`layer_${i}/kernel`, f32, KERNEL, data);
+    await w.add(`layer_${i}/kernel`, f32, kernel, data);
   }
   await w.finish();
   const graph = (shape: number[]) => ({
@@ -142,8 +152,8 @@ async function ratioInputs(dir: string, count: number): Promise<void> {
       Array.from({ length: count }, (_, i) => [`layer_${i}`, { kernel: { dtype: "float32", shape } }]),
     ),
   });
-  writeFileSync(join(dir, "rename.graph.json"), JSON.stringify(graph(KERNEL)));
-  writeFileSync(join(dir, "transpose.graph.json"), JSON.stringify(graph([KERNEL[1], KERNEL[0]])));
+  writeFileSync(join(dir, "rename.graph.json"), JSON.stringify(graph(kernel)));
+  writeFileSync(join(dir, "transpose.graph.json"), JSON.stringify(graph([kernel[1], kernel[0]])));
   writeFileSync(join(dir, "rename.map.json"), JSON.stringify({ assignments: [{ from: "/", to: "model/" }] }));
   writeFileSync(
     join(dir, "transpose.map.json"),
@@ -181,10 +191,11 @@ interface Contender {
  * .venv-tf exists) and validate; `reps` interleaved rounds (every contender once per round, the
  * page cache warmed the same way before each), medians reported.
  */
-async function ratios(gib: number, reps: number): Promise<Row[]> {
-  const count = Math.round((gib * 1024) / 2);
-  const dir = join(OUT, `ratios-${gib}g`);
-  await ratioInputs(dir, count);
+async function ratios(gib: number, reps: number, tensorMiB: number): Promise<Row[]> {
+  const kernel = kernelOf(tensorMiB);
+  const count = Math.round((gib * 1024) / tensorMiB);
+  const dir = join(OUT, `ratios-${gib}g${inputSuffix(tensorMiB)}`);
+  await ratioInputs(dir, count, kernel);
   const src = join(dir, "src", "model.ckpt-1");
   const bytes = dataBytes(src);
   const srcData = join(dir, "src", "model.ckpt-1.data-00000-of-00001");
@@ -268,7 +279,7 @@ async function ratios(gib: number, reps: number): Promise<Row[]> {
   const cp = median(times.get("cp + sync") ?? []);
   const tf = times.has("TF's way") ? median(times.get("TF's way") ?? []) : undefined;
   console.log(
-    `\nratio table, ${(bytes / 2 ** 30).toFixed(2)} GiB (${count} float32 [1024, 512], one shard), medians of ${reps} interleaved rounds:`,
+    `\nratio table, ${(bytes / 2 ** 30).toFixed(2)} GiB (${count} float32 [${kernel.join(", ")}], one shard), medians of ${reps} interleaved rounds:`,
   );
   console.log(
     `${"contender".padEnd(18)} ${"seconds".padStart(8)} ${"× cp".padStart(6)} ${"× TF".padStart(6)} ${"peak RSS".padStart(10)}  what`,
@@ -313,7 +324,7 @@ const CLI = join(fileURLToPath(import.meta.url), "..", "..", "..", "src", "cli",
  * floor (`cp --reflink=never` + sync: plain `cp` reflinks there too), `migrate --link` timed
  * in-process as in the ratio table, and the whole CLI process (start, module loading, parse).
  */
-async function linkReflink(gib: number, reps: number): Promise<Row[]> {
+async function linkReflink(gib: number, reps: number, tensorMiB: number): Promise<Row[]> {
   const base = reflinkDir();
   if (base === undefined) {
     return [
@@ -324,9 +335,9 @@ async function linkReflink(gib: number, reps: number): Promise<Row[]> {
       },
     ];
   }
-  const count = Math.round((gib * 1024) / 2);
-  const dir = join(base, `tfckpt-bench-ratios-${gib}g`);
-  await ratioInputs(dir, count);
+  const count = Math.round((gib * 1024) / tensorMiB);
+  const dir = join(base, `tfckpt-bench-ratios-${gib}g${inputSuffix(tensorMiB)}`);
+  await ratioInputs(dir, count, kernelOf(tensorMiB));
   const src = join(dir, "src", "model.ckpt-1");
   const srcData = `${src}.data-00000-of-00001`;
   const bytes = dataBytes(src);
@@ -596,10 +607,11 @@ async function main(): Promise<void> {
   };
   const sizeGiB = opt("--gib", 0.5);
   const reps = opt("--reps", 3);
+  const tensorMiB = opt("--tensor-mib", 2);
   const cases: Array<[string, () => Promise<Row | Row[]>]> = [
     ["inspect-100k", inspect100k],
-    ["ratios", () => ratios(sizeGiB, reps)],
-    ["link-reflink", () => linkReflink(sizeGiB, reps)],
+    ["ratios", () => ratios(sizeGiB, reps, tensorMiB)],
+    ["link-reflink", () => linkReflink(sizeGiB, reps, tensorMiB)],
     ["list-1m", list1m],
     ["migrate-100k", migrate100k],
     ["embedding", embedding],
