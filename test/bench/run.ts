@@ -120,24 +120,28 @@ async function inspect100k(): Promise<Row> {
 }
 
 const f32 = dtypeFromName("float32");
-/** The ratio table's kernels: float32 [512 × MiB, 512], `--tensor-mib` MiB each (2 by default). */
-function kernelOf(mib: number): [number, number] {
-  if (!Number.isInteger(mib) || mib < 1)
-    throw new Error(`--tensor-mib must be a whole number ≥ 1, got ${mib}`);
-  return [512 * mib, 512];
-}
 const PYTHON_TF = join(OUT, "..", "..", "..", ".venv-tf", "bin", "python");
 const TF_WAY = join(OUT, "..", "tf_way.py");
 
-/** The inputs' directory suffix: none for the default 2 MiB kernels, `-16m` for `--tensor-mib 16`. */
-function inputSuffix(tensorMiB: number): string {
-  return tensorMiB === 2 ? "" : `-${tensorMiB}m`;
-}
-
-/** `count` float32 `kernel`s in one data shard; target graphs and rename / transpose maps beside. */
-async function ratioInputs(dir: string, count: number, kernel: [number, number]): Promise<void> {
+/**
+ * The ratio table's checkpoint of `gib` GiB in `<parent>/<name>-<gib>g` (`-16m` after it for
+ * `--tensor-mib 16`; nothing for the default 2): float32 kernels [512 × tensorMiB, 512] in one
+ * data shard, target graphs and rename / transpose maps beside; made unless already there.
+ */
+async function ratioInputs(
+  parent: string,
+  name: string,
+  gib: number,
+  tensorMiB: number,
+): Promise<{ dir: string; count: number; kernel: [number, number] }> {
+  if (!Number.isInteger(tensorMiB) || tensorMiB < 1)
+    throw new Error(`--tensor-mib must be a whole number ≥ 1, got ${tensorMiB}`);
+  const kernel: [number, number] = [512 * tensorMiB, 512];
+  const count = Math.round((gib * 1024) / tensorMiB);
+  const dir = join(parent, `${name}-${gib}g${tensorMiB === 2 ? "" : `-${tensorMiB}m`}`);
+  const made = { dir, count, kernel };
   const prefix = join(dir, "src", "model.ckpt-1");
-  if (existsSync(`${prefix}.index`)) return;
+  if (existsSync(`${prefix}.index`)) return made;
   const w = await BundleWriter.create(prefix, { force: true, sync: false });
   const data = new Uint8Array(kernel[0] * kernel[1] * 4);
   for (let i = 0; i < count; i++) {
@@ -161,6 +165,7 @@ async function ratioInputs(dir: string, count: number, kernel: [number, number])
       assignments: [{ from: "/", to: "model/", transforms: [{ op: "transpose", perm: [1, 0] }] }],
     }),
   );
+  return made;
 }
 
 function dataBytes(prefix: string): number {
@@ -192,10 +197,7 @@ interface Contender {
  * page cache warmed the same way before each), medians reported.
  */
 async function ratios(gib: number, reps: number, tensorMiB: number): Promise<Row[]> {
-  const kernel = kernelOf(tensorMiB);
-  const count = Math.round((gib * 1024) / tensorMiB);
-  const dir = join(OUT, `ratios-${gib}g${inputSuffix(tensorMiB)}`);
-  await ratioInputs(dir, count, kernel);
+  const { dir, count, kernel } = await ratioInputs(OUT, "ratios", gib, tensorMiB);
   const src = join(dir, "src", "model.ckpt-1");
   const bytes = dataBytes(src);
   const srcData = join(dir, "src", "model.ckpt-1.data-00000-of-00001");
@@ -335,9 +337,7 @@ async function linkReflink(gib: number, reps: number, tensorMiB: number): Promis
       },
     ];
   }
-  const count = Math.round((gib * 1024) / tensorMiB);
-  const dir = join(base, `tfckpt-bench-ratios-${gib}g${inputSuffix(tensorMiB)}`);
-  await ratioInputs(dir, count, kernelOf(tensorMiB));
+  const { dir } = await ratioInputs(base, "tfckpt-bench-ratios", gib, tensorMiB);
   const src = join(dir, "src", "model.ckpt-1");
   const srcData = `${src}.data-00000-of-00001`;
   const bytes = dataBytes(src);
