@@ -50,9 +50,6 @@ export function hasHdf5Signature(path: string): boolean {
   }
 }
 
-/** One HDF5 object below the root (defined with the reader contract, `src/reader.ts`). */
-export type { H5Entry };
-
 /** HDF5 type classes (`H5Tpublic.h`, `H5T_class_t`). */
 const H5T_INTEGER = 0;
 const H5T_FLOAT = 1;

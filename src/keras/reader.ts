@@ -23,9 +23,6 @@ import { type FixedTensor, fixedByteSize, numElements } from "../tensor.js";
 import { removeUnpacked, type UnpackedArchive, unpackKerasArchive } from "./archive.js";
 import { H5Reader } from "./hdf5.js";
 
-/** The structure of a Keras weights file (defined with the reader contract, `src/reader.ts`). */
-export type { KerasLayout };
-
 /** True when `path` names a Keras weights file by its extension (`.h5`, `.hdf5`, `.keras`). */
 export function isKerasPath(path: string): boolean {
   const e = extname(path).toLowerCase();

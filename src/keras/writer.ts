@@ -17,10 +17,10 @@ import { extname } from "node:path";
 import type { DTypeInfo } from "../dtypes.js";
 import { UnsupportedError, UsageError } from "../errors.js";
 import { AtomicOutput } from "../io/atomic.js";
+import type { H5Entry, KerasLayout } from "../reader.js";
 import { fixedByteSize, numElements } from "../tensor.js";
 import { KERAS_METADATA_ENTRY, KERAS_WEIGHTS_ENTRY, writeKerasArchive } from "./archive.js";
-import { type H5Entry, H5Writer, writableDtype } from "./hdf5.js";
-import type { KerasLayout } from "./reader.js";
+import { H5Writer, writableDtype } from "./hdf5.js";
 
 /** A dataset's value: little-endian row-major bytes, whole or as a stream of pieces. */
 export type KerasValue = Uint8Array | AsyncIterable<Uint8Array>;
